@@ -1,0 +1,1 @@
+"""Adapters: REST, AWS wire protocols and the CLI, all over engine.services."""

@@ -41,6 +41,18 @@ class StatesError(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+        # A Fail state may leave out Error or Cause; AWS then omits the field from history.
+        self.omit_error = False
+        self.omit_cause = False
+
+    def details(self) -> dict[str, str]:
+        """The ``{"error", "cause"}`` details of a *Failed history event."""
+        out: dict[str, str] = {}
+        if not self.omit_error:
+            out["error"] = self.error
+        if not self.omit_cause:
+            out["cause"] = self.cause
+        return out
 
     def as_output(self) -> dict[str, str]:
         """The ``{"Error", "Cause"}`` object a Catcher passes to its ResultPath."""

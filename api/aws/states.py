@@ -1,0 +1,60 @@
+"""The Step Functions wire adapter (AWS JSON 1.0, ``X-Amz-Target: AWSStepFunctions.*``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from engine.errors import ServiceError
+from engine.services import executions, state_machines, tags
+from engine.services.context import ServiceContext
+
+log = logging.getLogger("stepwell.aws.states")
+
+CONTENT_TYPE = "application/x-amz-json-1.0"
+TARGET_PREFIX = "AWSStepFunctions."
+
+
+def _region_aware(fn: Any) -> Any:
+    return lambda ctx, region, body: fn(ctx, region, body)
+
+
+def _plain(fn: Any) -> Any:
+    return lambda ctx, region, body: fn(ctx, body)
+
+
+OPERATIONS: dict[str, Any] = {
+    "CreateStateMachine": _region_aware(state_machines.create_state_machine),
+    "DescribeStateMachine": _plain(state_machines.describe_state_machine),
+    "UpdateStateMachine": _plain(state_machines.update_state_machine),
+    "DeleteStateMachine": _plain(state_machines.delete_state_machine),
+    "ListStateMachines": _plain(state_machines.list_state_machines),
+    "ValidateStateMachineDefinition": lambda ctx, region, body: (
+        state_machines.validate_state_machine_definition(body)
+    ),
+    "StartExecution": _plain(executions.start_execution),
+    "DescribeExecution": _plain(executions.describe_execution),
+    "ListExecutions": _plain(executions.list_executions),
+    "StopExecution": _plain(executions.stop_execution),
+    "GetExecutionHistory": _plain(executions.get_execution_history),
+    "DescribeStateMachineForExecution": _plain(executions.describe_state_machine_for_execution),
+    "TagResource": _plain(tags.tag_resource),
+    "UntagResource": _plain(tags.untag_resource),
+    "ListTagsForResource": _plain(tags.list_tags_for_resource),
+}
+
+
+class UnknownOperation(ServiceError):
+    """AWS: UnknownOperationException."""
+
+    code = "UnknownOperationException"
+
+
+def dispatch(ctx: ServiceContext, operation: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Run one Step Functions operation; raises ServiceError for anything the caller did wrong."""
+    handler = OPERATIONS.get(operation)
+    if handler is None:
+        raise UnknownOperation(f"Operation {operation} is not supported.")
+    if not isinstance(body, dict):
+        raise ServiceError("Request body must be a JSON object", "SerializationException")
+    return handler(ctx, region, body)

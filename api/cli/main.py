@@ -1,0 +1,15 @@
+"""The ``stepwell`` entry point: one typer app, one sub-app per resource."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import server
+
+app = typer.Typer(help="Stepwell: AWS Step Functions you run yourself.", no_args_is_help=True)
+app.command("server")(server.serve)
+app.command("engine")(server.engine_only)
+app.add_typer(server.db_app, name="db")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,116 @@
+"""The FastAPI application: the AWS wire protocols on ``POST /``, REST under ``/v1``,
+and test-only controls under ``/_stepwell``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.aws import protocol, states, sts
+from engine import bootstrap
+from engine.errors import ServiceError
+from engine.services.context import ServiceContext
+
+log = logging.getLogger("stepwell.http")
+
+
+def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
+    """Build the application over an engine context (and its loops, to wake timers)."""
+    app = FastAPI(
+        title="Stepwell",
+        description="AWS Step Functions you run yourself. The AWS wire protocols are served on "
+        "POST / (use boto3 with endpoint_url=...); the native REST API is under /v1.",
+        version="0.1.0",
+    )
+    app.state.ctx = ctx
+    app.state.loops = loops
+
+    @app.post("/", include_in_schema=False)
+    async def aws_entry(request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        body = await request.body()
+        region, _service = protocol.signature_scope(request, ctx.settings.default_region)
+        if target.startswith(states.TARGET_PREFIX):
+            return await _json_call(ctx, states, target[len(states.TARGET_PREFIX):], region, body)
+        content_type = request.headers.get("content-type", "")
+        if "x-www-form-urlencoded" in content_type or not target:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            action = form.get("Action")
+            if action in sts.ACTIONS:
+                return sts.handle(ctx, action, form)
+            return protocol.query_error("InvalidAction", f"Unknown action: {action}")
+        return protocol.json_error(
+            "UnknownOperationException", f"Unknown target: {target}", states.CONTENT_TYPE
+        )
+
+    @app.get("/_stepwell/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/_stepwell/ping", include_in_schema=False)
+    async def ping() -> Response:
+        # An empty handler: the ceiling the HTTP stack allows (bench/).
+        return Response(content=b"{}", media_type="application/json")
+
+    @app.post("/_stepwell/reset", include_in_schema=False)
+    async def reset() -> Response:
+        if not ctx.settings.allow_reset:
+            return _problem(403, "ResetDisabled", "Reset is disabled; start the server with "
+                            "STEPWELL_ALLOW_RESET=1 to enable it.")
+        await run_in_threadpool(bootstrap.reset, ctx)
+        return Response(status_code=204)
+
+    @app.post("/_stepwell/clock", include_in_schema=False)
+    async def clock(request: Request) -> Response:
+        if not ctx.settings.allow_reset:
+            return _problem(403, "ClockDisabled", "Clock control is disabled; start the server "
+                            "with STEPWELL_ALLOW_RESET=1 to enable it.")
+        try:
+            payload = orjson.loads(await request.body() or b"{}")
+            seconds = float(payload.get("advance", 0))
+        except (ValueError, TypeError, AttributeError):
+            return _problem(400, "InvalidRequest", "Body must be {\"advance\": seconds}.")
+        offset = ctx.clock.advance(seconds)
+        if loops is not None:
+            loops.wake_timers()
+        return Response(content=orjson.dumps({"offset": offset, "now": ctx.clock.now()}),
+                        media_type="application/json")
+
+    from api.http import rest
+
+    app.include_router(rest.router(ctx))
+    return app
+
+
+async def _json_call(ctx: ServiceContext, adapter: Any, operation: str, region: str,
+                     body: bytes) -> Response:
+    try:
+        params = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        return protocol.json_error("SerializationException", "Request body is not valid JSON",
+                                   adapter.CONTENT_TYPE)
+    try:
+        result = await run_in_threadpool(adapter.dispatch, ctx, operation, region, params)
+    except ServiceError as err:
+        return protocol.json_error(err.code, err.message, adapter.CONTENT_TYPE,
+                                   protocol.status_of(err))
+    except (TypeError, KeyError, AttributeError, ValueError) as err:
+        # A parameter of the wrong shape that no validator caught: still the caller's error.
+        log.warning("malformed %s request: %r", operation, err)
+        return protocol.json_error("ValidationException", f"Invalid request: {err}",
+                                   adapter.CONTENT_TYPE)
+    return protocol.json_response(result, adapter.CONTENT_TYPE)
+
+
+def _problem(status: int, title: str, detail: str) -> Response:
+    return Response(
+        content=orjson.dumps({"type": "about:blank", "title": title, "status": status,
+                              "detail": detail}),
+        status_code=status,
+        media_type="application/problem+json",
+    )

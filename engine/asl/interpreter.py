@@ -1,0 +1,299 @@
+"""The ASL interpreter: runs one execution's states, emitting AWS history events as it goes.
+
+The interpreter is pure. It never reads a clock: the timestamp of each event comes from the
+``timestamps`` callback (the recorded timestamp when replaying, "now" for a new event), and every
+time-dependent decision (a Wait's due time, a Retry's back-off) is computed from those event
+timestamps, so replaying the same resolutions rebuilds the same history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.asl import paths
+from engine.asl.context import EvalContext
+from engine.asl.errors import ErrorName, StatesError
+from engine.asl.fibers import Await, Fiber, Join, Request, Scheduler
+from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES, encode, payload_size
+
+JSONATA = "JSONata"
+JSONPATH = "JSONPath"
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """What ``$$.Execution`` and ``$$.StateMachine`` expose, fixed when the execution starts."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    start_time: float
+    input: Any
+    redrive_count: int = 0
+
+
+@dataclass(slots=True)
+class Emitted:
+    """An event produced by the interpreter (the decider turns it into a stored HistoryEvent)."""
+
+    id: int
+    previous_event_id: int
+    type: str
+    timestamp: float
+    details: dict[str, Any] | None
+
+
+@dataclass
+class Scope:
+    """What a program (the machine, a branch, an iteration's processor) sees."""
+
+    variables: dict[str, Any]
+    query_language: str
+    map_item: dict[str, Any] | None = None
+
+
+@dataclass
+class StateCall:
+    """One entry into a state: everything a state handler needs."""
+
+    name: str
+    state: dict[str, Any]
+    input: Any
+    fiber: Fiber
+    scope: Scope
+    ctx: EvalContext
+    entered: Emitted
+
+    @property
+    def jsonata(self) -> bool:
+        """Whether this state evaluates JSONata rather than JSONPath."""
+        return self.state.get("QueryLanguage", self.scope.query_language) == JSONATA
+
+    def states_binding(self, **extra: Any) -> dict[str, Any]:
+        """The JSONata ``$states`` variable for this state."""
+        binding = {"input": self.input, "context": self.ctx.context_object}
+        binding.update(extra)
+        return binding
+
+
+@dataclass
+class Outcome:
+    """How a state ended: its output and where to go; ``next`` None means the program ends."""
+
+    output: Any
+    next: str | None
+    assigned: dict[str, Any] | None = None
+    exited: bool = True
+
+
+Handler = Callable[["Interpreter", StateCall], Generator[Any, Any, Outcome]]
+
+
+def iso_timestamp(epoch: float) -> str:
+    """AWS's context-object time format, e.g. 2024-02-07T13:52:02.123Z."""
+    stamp = datetime.fromtimestamp(epoch, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class Interpreter:
+    """Runs one execution. Feed it resolutions in recorded order; read ``events`` and status."""
+
+    definition: dict[str, Any]
+    info: ExecutionInfo
+    timestamps: Callable[[int], float]
+    events: list[Emitted] = field(default_factory=list)
+    status: str = "RUNNING"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    scheduler: Scheduler = field(default_factory=Scheduler)
+    _main_fiber: Fiber | None = None
+    last_linked: int = 0
+
+    # --- driving -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin the execution and run until it waits or ends."""
+        root_scope = Scope({}, self.definition.get("QueryLanguage", JSONPATH))
+        self._main_fiber = self.scheduler.spawn(lambda f: self._main(f, root_scope), None, 0)
+        self.scheduler.run()
+
+    def resolve(self, seq: int, value: Any) -> None:
+        """Deliver the outcome of request ``seq`` and run until everything waits again."""
+        if self.scheduler.resolve(seq, value):
+            self.scheduler.run()
+
+    @property
+    def pending(self) -> list[Request]:
+        """Requests still waiting on the outside world."""
+        return [request for _, request in self.scheduler.pending.values()]
+
+    def _main(self, fiber: Fiber, scope: Scope) -> Generator[Any, Any, None]:
+        self.emit(
+            fiber,
+            "ExecutionStarted",
+            {
+                "input": encode(self.info.input),
+                "inputDetails": {"truncated": False},
+                "roleArn": self.info.role_arn,
+            },
+        )
+        fiber.last_event_id = 0  # the first state links to 0, as AWS records
+        try:
+            output = yield from self.run_program(fiber, self.definition, self.info.input, scope)
+        except StatesError as err:
+            self.emit(fiber, "ExecutionFailed", err.details())
+            self.status, self.error, self.cause = "FAILED", err.error, err.cause
+            return
+        self.emit(
+            fiber,
+            "ExecutionSucceeded",
+            {"output": encode(output), "outputDetails": {"truncated": False}},
+        )
+        self.status, self.output = "SUCCEEDED", output
+
+    # --- events ----------------------------------------------------------------------------
+    def emit(
+        self, fiber: Fiber, event_type: str, details: dict[str, Any] | None, link: bool = True
+    ) -> Emitted:
+        """Append an event to the history. ``link`` False leaves the fiber's chain unchanged."""
+        index = len(self.events)
+        event = Emitted(index + 1, fiber.last_event_id, event_type, self.timestamps(index), details)
+        self.events.append(event)
+        if link:
+            fiber.last_event_id = event.id
+            self.last_linked = event.id
+        return event
+
+    # --- programs and states ---------------------------------------------------------------
+    def run_program(
+        self, fiber: Fiber, program: dict[str, Any], value: Any, scope: Scope
+    ) -> Generator[Any, Any, Any]:
+        """Run StartAt..End of a program (the machine, a branch, a processor); return its output."""
+        from engine.asl.states import HANDLERS
+
+        states = program["States"]
+        name: str | None = program["StartAt"]
+        while name is not None:
+            state = states[name]
+            entered = self.emit(
+                fiber,
+                f"{state['Type']}StateEntered",
+                {"name": name, "input": encode(value), "inputDetails": {"truncated": False}},
+            )
+            ctx = EvalContext(
+                name, entered.id, self.context_object(scope, name, entered), scope.variables
+            )
+            call = StateCall(name, state, value, fiber, scope, ctx, entered)
+            outcome = yield from HANDLERS[state["Type"]](self, call)
+            self.check_size(outcome.output, call)
+            if outcome.exited:
+                details: dict[str, Any] = {
+                    "name": name,
+                    "output": encode(outcome.output),
+                    "outputDetails": {"truncated": False},
+                }
+                if outcome.assigned is not None:
+                    details["assignedVariables"] = {
+                        key: encode(val) for key, val in outcome.assigned.items()
+                    }
+                    details["assignedVariablesDetails"] = {"truncated": False}
+                self.emit(fiber, f"{state['Type']}StateExited", details)
+            if outcome.assigned:
+                scope.variables.update(outcome.assigned)
+            value, name = outcome.output, outcome.next
+        return value
+
+    def context_object(self, scope: Scope, state_name: str, entered: Emitted) -> dict[str, Any]:
+        """``$$`` for a state entered by ``entered``."""
+        info = self.info
+        context: dict[str, Any] = {
+            "Execution": {
+                "Id": info.execution_arn,
+                "Input": info.input,
+                "StartTime": iso_timestamp(info.start_time),
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "RedriveCount": info.redrive_count,
+            },
+            "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+            "State": {"Name": state_name, "EnteredTime": iso_timestamp(entered.timestamp)},
+        }
+        if scope.map_item is not None:
+            context["Map"] = {"Item": scope.map_item}
+        return context
+
+    def check_size(self, value: Any, call: StateCall) -> None:
+        """AWS fails a state whose output passes 256 KiB with States.DataLimitExceeded."""
+        if payload_size(value) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                ErrorName.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{call.name}' returned a result with a size exceeding the "
+                f"maximum number of bytes service limit.",
+            )
+
+    def spawn(self, parent: Fiber, make_body: Callable[[Fiber], Generator[Any, Any, Any]]) -> Fiber:
+        """Start a child fiber (a branch or an iteration) chained after the parent's last event."""
+        return self.scheduler.spawn(make_body, parent, self.last_linked)
+
+    def join(self, fibers: list[Fiber], fail_fast: bool = True) -> Join:
+        """The operation a fiber yields to wait on children."""
+        return Join(fibers, fail_fast=fail_fast)
+
+    def cancel(self, fiber: Fiber) -> None:
+        """Abort a child fiber and everything under it."""
+        self.scheduler.cancel(fiber)
+
+    def await_task(self, call: StateCall, payload: dict[str, Any]) -> Await:
+        """The operation a Task state yields to hand its work to the outside world."""
+        return Await("task", {**payload, "state": call.name})
+
+    def wait_until(self, due: float) -> Await:
+        """The operation a fiber yields to sleep until ``due`` (epoch seconds)."""
+        return Await("timer", {"due": due})
+
+    # --- data flow shared by the state handlers --------------------------------------------
+    def effective_input(self, call: StateCall, template_field: str = "Parameters") -> Any:
+        """JSONPath: InputPath then Parameters (or ItemSelector) applied to the state input."""
+        value = paths.apply_input_path(call.state.get("InputPath", "$"), call.input, call.ctx)
+        template = call.state.get(template_field)
+        if template is not None:
+            value = paths.evaluate_payload(template, value, call.ctx, field=template_field)
+        return value
+
+    def finish(self, call: StateCall, result: Any, next_state: str | None) -> Outcome:
+        """Turn a state's result into its output: JSONata Output/Assign, or JSONPath
+        ResultSelector, ResultPath, OutputPath and Assign."""
+        state = call.state
+        if call.jsonata:
+            from engine.asl import jsonata
+
+            binding = call.states_binding(result=result)
+            assigned = None
+            if "Assign" in state:
+                assigned = jsonata.evaluate_assign(state["Assign"], binding, call.ctx)
+            if "Output" in state:
+                output = jsonata.evaluate_field(state["Output"], "Output", binding, call.ctx)
+            else:
+                output = result
+            return Outcome(output, next_state, assigned)
+        if "ResultSelector" in state:
+            result = paths.evaluate_payload(
+                state["ResultSelector"], result, call.ctx, field="ResultSelector"
+            )
+        assigned = None
+        if "Assign" in state:
+            assigned = paths.evaluate_assign(state["Assign"], result, call.ctx)
+        value = paths.apply_result_path(state.get("ResultPath", "$"), call.input, result, call.ctx)
+        value = paths.apply_output_path(state.get("OutputPath", "$"), value, call.ctx)
+        return Outcome(value, next_state, assigned)
+
+
+def next_of(state: dict[str, Any]) -> str | None:
+    """The state's Next, or None when it has End: true."""
+    return None if state.get("End") else state.get("Next")

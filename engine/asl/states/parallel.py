@@ -1,0 +1,48 @@
+"""Parallel: runs every branch on the same input; output is the array of branch outputs
+(ASL spec, "Parallel State")."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from engine.asl.fibers import Fiber
+from engine.asl.interpreter import Interpreter, Outcome, Scope, StateCall, next_of
+from engine.asl.retry import guarded
+from engine.asl.states.common import jsonata_field
+
+
+def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
+    """Run the branches as child fibers; the first branch failure fails the state."""
+    return (yield from guarded(interp, call, lambda: _attempt(interp, call)))
+
+
+def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
+    state = call.state
+    if call.jsonata:
+        value = jsonata_field(call, "Arguments") if "Arguments" in state else call.input
+    else:
+        value = interp.effective_input(call)
+    interp.emit(call.fiber, "ParallelStateStarted", None)
+    language = state.get("QueryLanguage", call.scope.query_language)
+    branches: list[Fiber] = []
+    for branch in state["Branches"]:
+        scope = Scope(dict(call.scope.variables), branch.get("QueryLanguage", language))
+        branches.append(
+            interp.spawn(
+                call.fiber,
+                lambda fiber, b=branch, s=scope: interp.run_program(fiber, b, value, s),
+            )
+        )
+    yield interp.join(branches)
+    failed = next((f for f in branches if f.failed), None)
+    if failed is not None:
+        for other in branches:
+            interp.cancel(other)
+        call.fiber.last_event_id = interp.last_linked
+        interp.emit(call.fiber, "ParallelStateFailed", None)
+        assert failed.error is not None
+        raise failed.error
+    call.fiber.last_event_id = len(interp.events)
+    interp.emit(call.fiber, "ParallelStateSucceeded", None, link=False)
+    return interp.finish(call, [f.result for f in branches], next_of(state))

@@ -1,0 +1,32 @@
+"""Wiring: build the engine (store, clock, settings) for a process. The one place that
+creates a Store, so api and workers never import engine.store themselves."""
+
+from __future__ import annotations
+
+from engine.clock import Clock
+from engine.services.context import ServiceContext
+from engine.settings import Settings
+from engine.store.repository import Store
+
+
+def build(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True) -> ServiceContext:
+    """A ready ServiceContext; upgrades the database schema first unless ``migrate`` is off."""
+    settings = settings or Settings()
+    if migrate:
+        upgrade(settings.database_url)
+    store = Store(settings.database_url)
+    return ServiceContext(store=store, clock=clock or Clock(), settings=settings)
+
+
+def upgrade(database_url: str) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from migrations.runner import upgrade as run_upgrade
+
+    run_upgrade(database_url)
+
+
+def reset(ctx: ServiceContext) -> None:
+    """Delete all state (the test-only reset endpoint)."""
+    ctx.store.reset()
+    if ctx.decider_cache is not None:
+        ctx.decider_cache.entries.clear()

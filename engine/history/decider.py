@@ -1,0 +1,166 @@
+"""decide(): where ASL meets durable history.
+
+An execution's durable state is (1) its recorded history events and (2) the ordered list of
+*resolutions*: what the outside world answered to the requests the interpreter made (a timer
+fired, a task succeeded). The interpreter is deterministic, so replaying the resolutions in
+order rebuilds the live execution exactly, and new events are whatever it emits past the
+recorded ones. A decider keeps recently used interpreters in memory (``DeciderCache``) so the
+hot path resumes them without replay; replay happens after a restart or a node change.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.asl.fibers import Request
+from engine.asl.interpreter import Emitted, ExecutionInfo, Interpreter
+from engine.history.events import HistoryEvent
+
+# AWS: "an execution history is limited to 25,000 events"; passing it fails the execution.
+MAX_HISTORY_EVENTS = 25_000
+
+
+class ReplayMismatch(Exception):
+    """Replay produced a different history than the one recorded (a bug, never expected)."""
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The outside world's answer to request ``request_seq``."""
+
+    request_seq: int
+    value: Any
+
+
+class EventClock:
+    """Timestamps for events: recorded ones keep theirs, new ones get ``now``."""
+
+    def __init__(self, recorded: list[float], now: float) -> None:
+        self.recorded = recorded
+        self.now = now
+
+    def __call__(self, index: int) -> float:
+        if index < len(self.recorded):
+            return self.recorded[index]
+        return self.now
+
+
+@dataclass
+class Decision:
+    """What one decision adds: new events, new requests, and the execution's status."""
+
+    events: list[HistoryEvent]
+    requests: list[Request]
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    request_seq: int = 0
+    applied: int = 0
+
+
+@dataclass
+class LiveExecution:
+    """An interpreter kept between decisions, with how much of the durable state it has seen."""
+
+    interpreter: Interpreter
+    clock: EventClock
+    applied: int = 0
+    issued_seen: int = 0
+
+
+def start(definition: dict[str, Any], info: ExecutionInfo, recorded: list[HistoryEvent], now: float) -> LiveExecution:
+    """Build a live execution from its first events (replaying if some are recorded)."""
+    clock = EventClock([e.timestamp for e in recorded], now)
+    interpreter = Interpreter(definition, info, clock)
+    interpreter.start()
+    return LiveExecution(interpreter, clock)
+
+
+def decide(
+    live: LiveExecution,
+    recorded_count: int,
+    new_resolutions: list[Resolution],
+    known_request_seq: int,
+    now: float,
+) -> Decision:
+    """Apply resolutions ``live`` has not seen yet, in order, and report what is new past
+    ``recorded_count`` events and ``known_request_seq`` requests."""
+    live.clock.now = now
+    interpreter = live.interpreter
+    for resolution in new_resolutions:
+        if interpreter.status != "RUNNING":
+            break
+        interpreter.resolve(resolution.request_seq, resolution.value)
+    live.applied += len(new_resolutions)
+    new = interpreter.events[recorded_count:]
+    if recorded_count + len(new) > MAX_HISTORY_EVENTS and interpreter.status == "RUNNING":
+        interpreter.status = "FAILED"
+        interpreter.error = "States.Runtime"
+        interpreter.cause = (
+            f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+        )
+        new = new[: max(0, MAX_HISTORY_EVENTS - 1 - recorded_count)]
+        last = new[-1].id if new else recorded_count
+        new.append(
+            Emitted(
+                last + 1,
+                last,
+                "ExecutionFailed",
+                now,
+                {"error": interpreter.error, "cause": interpreter.cause},
+            )
+        )
+    requests = [r for r in interpreter.scheduler.issued if r.seq > known_request_seq]
+    pending = set(interpreter.scheduler.pending)
+    return Decision(
+        events=[
+            HistoryEvent(e.id, e.previous_event_id, e.type, e.timestamp, e.details) for e in new
+        ],
+        requests=[r for r in requests if r.seq in pending],
+        status=interpreter.status,
+        output=interpreter.output,
+        error=interpreter.error,
+        cause=interpreter.cause,
+        request_seq=interpreter.scheduler.request_seq,
+        applied=live.applied,
+    )
+
+
+def verify_replay(live: LiveExecution, recorded: list[HistoryEvent]) -> None:
+    """Check that replay reproduced the recorded event types (determinism guard)."""
+    produced = live.interpreter.events
+    for stored, replayed in zip(recorded, produced, strict=False):
+        if stored.type != replayed.type:
+            raise ReplayMismatch(
+                f"event {stored.id}: recorded {stored.type}, replayed {replayed.type}"
+            )
+
+
+@dataclass
+class DeciderCache:
+    """Live executions kept in memory between decisions, least recently used evicted."""
+
+    capacity: int = 2000
+    entries: OrderedDict[int, tuple[int, LiveExecution]] = field(default_factory=OrderedDict)
+
+    def get(self, execution_id: int, event_count: int) -> LiveExecution | None:
+        """The live execution if it is exactly at ``event_count`` events."""
+        entry = self.entries.get(execution_id)
+        if entry is None or entry[0] != event_count:
+            return None
+        self.entries.move_to_end(execution_id)
+        return entry[1]
+
+    def put(self, execution_id: int, event_count: int, live: LiveExecution) -> None:
+        """Remember a live execution at ``event_count`` events."""
+        self.entries[execution_id] = (event_count, live)
+        self.entries.move_to_end(execution_id)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+    def drop(self, execution_id: int) -> None:
+        """Forget an execution (it ended, or a decision was void)."""
+        self.entries.pop(execution_id, None)

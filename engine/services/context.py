@@ -1,0 +1,46 @@
+"""What every use case receives: the store, the clock, settings, and the wake-up hook."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.clock import Clock
+from engine.settings import Settings
+
+
+@dataclass
+class Waker:
+    """Wakes the engine loops in this process at once when work appears (no sleep-polling).
+
+    Other processes on the same PostgreSQL database notice the work on their next poll.
+    """
+
+    event: threading.Event = field(default_factory=threading.Event)
+
+    def wake(self) -> None:
+        """Signal that runnable work exists."""
+        self.event.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Block until woken or ``timeout`` passes; clears the signal."""
+        woke = self.event.wait(timeout)
+        self.event.clear()
+        return woke
+
+
+@dataclass
+class ServiceContext:
+    """The engine as use cases see it."""
+
+    store: Any  # engine.store.repository.Store; typed loosely so services never import it
+    clock: Clock
+    settings: Settings
+    waker: Waker = field(default_factory=Waker)
+    decider_cache: Any = None
+
+    @property
+    def account(self) -> str:
+        """The account id in every ARN."""
+        return self.settings.account_id

@@ -1,0 +1,290 @@
+"""Execution use cases: Start, Describe, List, Stop, GetExecutionHistory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import codec
+from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES
+from engine.errors import AlreadyExists, InvalidExecutionInput, NotFound, ValidationError
+from engine.history.events import HistoryEvent
+from engine.services import arns
+from engine.services.context import ServiceContext
+from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.state_machines import get_state_machine
+
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+
+
+class ExecutionDoesNotExist(NotFound):
+    """AWS: ExecutionDoesNotExist."""
+
+    code = "ExecutionDoesNotExist"
+
+
+class ExecutionAlreadyExists(AlreadyExists):
+    """AWS: ExecutionAlreadyExists."""
+
+    code = "ExecutionAlreadyExists"
+
+
+def parse_input(text: Any) -> Any:
+    """Execution input: JSON text of at most 256 KiB."""
+    if text is None:
+        text = "{}"
+    if not isinstance(text, str):
+        raise InvalidExecutionInput("Invalid State Machine Execution Input: input must be a string")
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise ValidationError(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_PAYLOAD_BYTES}"
+        )
+    try:
+        return codec.loads(text)
+    except ValueError as exc:
+        raise InvalidExecutionInput(
+            f"Invalid State Machine Execution Input: '{exc}'"
+        ) from exc
+
+
+def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """StartExecution: writes the execution, its ExecutionStarted event and the runnable mark
+    in one transaction; idempotent for a running execution with the same name and input."""
+    import uuid
+
+    sm_arn = request.get("stateMachineArn")
+    if sm_arn is None:
+        raise ValidationError("1 validation error detected: Value null at 'stateMachineArn' "
+                              "failed to satisfy constraint: Member must not be null")
+    arns.parse(sm_arn, "stateMachine")
+    name = request.get("name") or str(uuid.uuid4())
+    arns.check_name(name)
+    input_text = request.get("input") if request.get("input") is not None else "{}"
+    value = parse_input(input_text)
+    now = ctx.clock.now()
+    arn = arns.execution_arn(sm_arn, name)
+
+    def work(tx: Any) -> dict[str, Any]:
+        machine = get_state_machine(tx, sm_arn)
+        existing = tx.executions.get(arn)
+        if existing is not None:
+            if existing["status"] == "RUNNING" and existing["input"] == input_text:
+                return {"executionArn": arn, "startDate": existing["start_date"]}
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        execution_id = tx.executions.insert(
+            {
+                "arn": arn,
+                "state_machine_arn": sm_arn,
+                "revision_id": machine["revision_id"],
+                "name": name,
+                "status": "RUNNING",
+                "input": input_text,
+                "start_date": now,
+                "trace_header": request.get("traceHeader"),
+                "runnable": 1,
+                "event_count": 1,
+            }
+        )
+        started = HistoryEvent(
+            1,
+            0,
+            "ExecutionStarted",
+            now,
+            {
+                "input": codec.dumps(value),
+                "inputDetails": {"truncated": False},
+                "roleArn": machine["role_arn"],
+            },
+        )
+        tx.executions.append_events(execution_id, [event_row(started)])
+        return {"executionArn": arn, "startDate": now}
+
+    result = ctx.store.run(work)
+    ctx.waker.wake()
+    return result
+
+
+def event_row(event: HistoryEvent) -> dict[str, Any]:
+    """A history event as a ``history_events`` row."""
+    return {
+        "event_id": event.id,
+        "previous_event_id": event.previous_event_id,
+        "type": event.type,
+        "timestamp": event.timestamp,
+        "details": codec.dumps(event.details) if event.details is not None else None,
+    }
+
+
+def get_execution(tx: Any, arn: Any) -> dict[str, Any]:
+    """The execution row or ExecutionDoesNotExist (InvalidArn for a malformed ARN)."""
+    if arn is None:
+        raise ValidationError("1 validation error detected: Value null at 'executionArn' "
+                              "failed to satisfy constraint: Member must not be null")
+    arns.parse(arn, "execution")
+    row = tx.executions.get(arn)
+    if row is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    return row
+
+
+def describe_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The DescribeExecution shape of a stored row."""
+    out: dict[str, Any] = {
+        "executionArn": row["arn"],
+        "stateMachineArn": row["state_machine_arn"],
+        "name": row["name"],
+        "status": row["status"],
+        "startDate": row["start_date"],
+        "input": row["input"],
+        "inputDetails": {"included": True},
+        "redriveCount": 0,
+    }
+    if row["stop_date"] is not None:
+        out["stopDate"] = row["stop_date"]
+    if row["status"] == "SUCCEEDED":
+        out["output"] = row["output"]
+        out["outputDetails"] = {"included": True}
+    if row["error"] is not None:
+        out["error"] = row["error"]
+    if row["cause"] is not None:
+        out["cause"] = row["cause"]
+    if row.get("trace_header"):
+        out["traceHeader"] = row["trace_header"]
+    return out
+
+
+def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """DescribeExecution."""
+    return ctx.store.run(lambda tx: describe_row(get_execution(tx, request.get("executionArn"))))
+
+
+def describe_state_machine_for_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStateMachineForExecution: the definition the execution runs."""
+
+    def work(tx: Any) -> dict[str, Any]:
+        row = get_execution(tx, request.get("executionArn"))
+        revision = tx.state_machines.revision(row["revision_id"])
+        machine = tx.state_machines.get(row["state_machine_arn"])
+        return {
+            "stateMachineArn": row["state_machine_arn"],
+            "name": row["state_machine_arn"].rsplit(":", 1)[1],
+            "definition": revision["definition"],
+            "roleArn": revision["role_arn"],
+            "updateDate": revision["created_at"],
+            "revisionId": revision["revision_uuid"],
+            "loggingConfiguration": codec.loads(machine["logging_configuration"]) if machine else {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": codec.loads(machine["tracing_configuration"]) if machine else {"enabled": False},
+        }
+
+    return ctx.store.run(work)
+
+
+def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """ListExecutions: newest first, by status, paginated."""
+    sm_arn = request.get("stateMachineArn")
+    if sm_arn is None:
+        raise ValidationError("Must provide a StateMachine ARN or MapRun ARN")
+    arns.parse(sm_arn, "stateMachine")
+    status = request.get("statusFilter")
+    if status is not None and status not in STATUSES:
+        raise ValidationError(
+            f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
+            f"satisfy constraint: Member must satisfy enum value set: [{', '.join(STATUSES)}]"
+        )
+    limit = page_size(request.get("maxResults"))
+    before = decode_token("ex", request.get("nextToken"))
+
+    def work(tx: Any) -> dict[str, Any]:
+        get_state_machine(tx, sm_arn)
+        rows = tx.executions.page(sm_arn, status, before, limit + 1)
+        out: dict[str, Any] = {"executions": [_summary(r) for r in rows[:limit]]}
+        if len(rows) > limit:
+            out["nextToken"] = encode_token("ex", rows[limit - 1]["id"])
+        return out
+
+    return ctx.store.run(work)
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "executionArn": row["arn"],
+        "stateMachineArn": row["state_machine_arn"],
+        "name": row["name"],
+        "status": row["status"],
+        "startDate": row["start_date"],
+    }
+    if row["stop_date"] is not None:
+        out["stopDate"] = row["stop_date"]
+    return out
+
+
+def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """StopExecution: ABORTED with an ExecutionAborted event; a no-op once it has ended."""
+    error, cause = request.get("error"), request.get("cause")
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        row = get_execution(tx, request.get("executionArn"))
+        if row["status"] != "RUNNING":
+            return {"stopDate": row["stop_date"] or now}
+        count = row["event_count"]
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+        ended = tx.executions.set_terminal(
+            row["id"], count,
+            {"status": "ABORTED", "stop_date": now, "error": error, "cause": cause,
+             "event_count": count + 1, "runnable": 0, "lease_owner": None, "lease_expires": None},
+        )
+        if not ended:
+            raise ConcurrentChange()
+        last = tx.executions.events(row["id"], after_id=count - 1) if count else []
+        previous = last[-1]["event_id"] if last else 0
+        tx.executions.append_events(
+            row["id"], [event_row(HistoryEvent(count + 1, previous, "ExecutionAborted", now, details))]
+        )
+        tx.runtime.drop_timers(row["id"])
+        return {"stopDate": now}
+
+    for _ in range(20):
+        try:
+            return ctx.store.run(work)
+        except ConcurrentChange:
+            continue
+    raise ConcurrentChange()
+
+
+class ConcurrentChange(Exception):
+    """A decider appended to the history between our read and our write; try again."""
+
+
+def get_execution_history(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """GetExecutionHistory: pages of events, oldest first unless reverseOrder."""
+    limit = page_size(request.get("maxResults"))
+    reverse = bool(request.get("reverseOrder"))
+    include_data = request.get("includeExecutionData", True) is not False
+    position = decode_token("h", request.get("nextToken"))
+
+    def work(tx: Any) -> dict[str, Any]:
+        row = get_execution(tx, request.get("executionArn"))
+        if reverse:
+            rows = tx.executions.events(row["id"], before_id=position, limit=limit + 1, reverse=True)
+        else:
+            rows = tx.executions.events(row["id"], after_id=position or 0, limit=limit + 1)
+        out: dict[str, Any] = {"events": [history_shape(r, include_data) for r in rows[:limit]]}
+        if len(rows) > limit:
+            out["nextToken"] = encode_token("h", rows[limit - 1]["event_id"])
+        return out
+
+    return ctx.store.run(work)
+
+
+_DATA_FIELDS = ("input", "output")
+
+
+def history_shape(row: dict[str, Any], include_data: bool = True) -> dict[str, Any]:
+    """A stored event as the HistoryEvent wire shape."""
+    details = codec.loads(row["details"]) if row["details"] else None
+    if details is not None and not include_data:
+        details = {k: v for k, v in details.items() if k not in _DATA_FIELDS}
+    return HistoryEvent(
+        row["event_id"], row["previous_event_id"], row["type"], row["timestamp"], details
+    ).to_aws()

@@ -1,0 +1,229 @@
+"""State machine use cases: Create, Describe, Update, Delete, List, Validate, tags."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from engine import codec
+from engine.asl import parser
+from engine.errors import AlreadyExists, InvalidDefinitionError, NotFound, ValidationError
+from engine.services import arns
+from engine.services.context import ServiceContext
+from engine.services.pagination import decode_token, encode_token, page_size
+
+_DEFAULT_LOGGING = {"level": "OFF", "includeExecutionData": False}
+_DEFAULT_TRACING = {"enabled": False}
+MAX_DEFINITION_BYTES = 1_048_576
+
+
+class StateMachineDoesNotExist(NotFound):
+    """AWS: StateMachineDoesNotExist."""
+
+    code = "StateMachineDoesNotExist"
+
+
+class StateMachineAlreadyExists(AlreadyExists):
+    """AWS: StateMachineAlreadyExists."""
+
+    code = "StateMachineAlreadyExists"
+
+
+class StateMachineTypeNotSupported(ValidationError):
+    """AWS: StateMachineTypeNotSupported."""
+
+    code = "StateMachineTypeNotSupported"
+
+
+def check_definition(definition: Any) -> dict[str, Any]:
+    """Parse and validate ASL, mapping problems to InvalidDefinition."""
+    if not isinstance(definition, str):
+        raise ValidationError("1 validation error detected: definition must be a string")
+    if len(definition.encode()) > MAX_DEFINITION_BYTES:
+        raise ValidationError(
+            "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_DEFINITION_BYTES}"
+        )
+    try:
+        return parser.parse_definition(definition)
+    except parser.InvalidDefinition as exc:
+        raise InvalidDefinitionError(exc.message) from exc
+
+
+def _require(request: dict[str, Any], field: str) -> Any:
+    value = request.get(field)
+    if value is None:
+        raise ValidationError(
+            f"1 validation error detected: Value null at '{field}' failed to satisfy "
+            f"constraint: Member must not be null"
+        )
+    return value
+
+
+def create_state_machine(ctx: ServiceContext, region: str, request: dict[str, Any]) -> dict[str, Any]:
+    """CreateStateMachine: idempotent when every parameter matches the existing one."""
+    name = _require(request, "name")
+    arns.check_name(name)
+    definition = _require(request, "definition")
+    role_arn = _require(request, "roleArn")
+    check_definition(definition)
+    sm_type = request.get("type") or "STANDARD"
+    if sm_type not in ("STANDARD", "EXPRESS"):
+        raise ValidationError(f"1 validation error detected: Value '{sm_type}' at 'type' failed "
+                              "to satisfy constraint: Member must satisfy enum value set: "
+                              "[STANDARD, EXPRESS]")
+    arn = arns.state_machine_arn(region, ctx.account, name)
+    now = ctx.clock.now()
+    logging = request.get("loggingConfiguration") or _DEFAULT_LOGGING
+    tracing = request.get("tracingConfiguration") or _DEFAULT_TRACING
+
+    def work(tx: Any) -> dict[str, Any]:
+        existing = tx.state_machines.get(arn)
+        if existing is not None:
+            same = (
+                existing["definition"] == definition
+                and existing["role_arn"] == role_arn
+                and existing["type"] == sm_type
+            )
+            if not same:
+                raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+            return {"stateMachineArn": arn, "creationDate": existing["created_at"]}
+        revision = tx.state_machines.add_revision(arn, str(uuid.uuid4()), definition, role_arn, now)
+        tx.state_machines.insert(
+            {
+                "arn": arn,
+                "name": name,
+                "type": sm_type,
+                "role_arn": role_arn,
+                "status": "ACTIVE",
+                "created_at": now,
+                "revision_id": revision,
+                "description": request.get("versionDescription"),
+                "logging_configuration": codec.dumps(logging),
+                "tracing_configuration": codec.dumps(tracing),
+            }
+        )
+        tags = request.get("tags") or []
+        tx.tags.put(arn, {t["key"]: t.get("value", "") for t in tags})
+        return {"stateMachineArn": arn, "creationDate": now}
+
+    return ctx.store.run(work)
+
+
+def get_state_machine(tx: Any, arn: str) -> dict[str, Any]:
+    """The state machine row or StateMachineDoesNotExist."""
+    row = tx.state_machines.get(arn)
+    if row is None:
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+    return row
+
+
+def describe_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The DescribeStateMachine shape of a stored row."""
+    out = {
+        "stateMachineArn": row["arn"],
+        "name": row["name"],
+        "status": row["status"],
+        "definition": row["definition"],
+        "roleArn": row["role_arn"],
+        "type": row["type"],
+        "creationDate": row["created_at"],
+        "loggingConfiguration": codec.loads(row["logging_configuration"] or "{}") or _DEFAULT_LOGGING,
+        "tracingConfiguration": codec.loads(row["tracing_configuration"] or "{}") or _DEFAULT_TRACING,
+    }
+    if row.get("updated_at"):
+        out["revisionId"] = row["revision_uuid"]
+    return out
+
+
+def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStateMachine."""
+    arn = _require(request, "stateMachineArn")
+    arns.parse(arn, "stateMachine")
+    return ctx.store.run(lambda tx: describe_row(get_state_machine(tx, arn)))
+
+
+def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """UpdateStateMachine: a new revision; running executions keep their definition."""
+    arn = _require(request, "stateMachineArn")
+    arns.parse(arn, "stateMachine")
+    definition = request.get("definition")
+    role_arn = request.get("roleArn")
+    if definition is None and role_arn is None and not request.get("loggingConfiguration") and not request.get("tracingConfiguration"):
+        raise ValidationError(
+            "Either the definition, the roleArn, the loggingConfiguration or the "
+            "tracingConfiguration must be specified"
+        )
+    if definition is not None:
+        check_definition(definition)
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        row = get_state_machine(tx, arn)
+        revision_uuid = str(uuid.uuid4())
+        revision = tx.state_machines.add_revision(
+            arn, revision_uuid, definition if definition is not None else row["definition"],
+            role_arn or row["role_arn"], now,
+        )
+        values: dict[str, Any] = {"revision_id": revision, "updated_at": now}
+        if role_arn:
+            values["role_arn"] = role_arn
+        if request.get("loggingConfiguration"):
+            values["logging_configuration"] = codec.dumps(request["loggingConfiguration"])
+        if request.get("tracingConfiguration"):
+            values["tracing_configuration"] = codec.dumps(request["tracingConfiguration"])
+        tx.state_machines.update(arn, **values)
+        return {"updateDate": now, "revisionId": revision_uuid}
+
+    return ctx.store.run(work)
+
+
+def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """DeleteStateMachine: succeeds for an unknown ARN too, as AWS does."""
+    arn = _require(request, "stateMachineArn")
+    arns.parse(arn, "stateMachine")
+
+    def work(tx: Any) -> dict[str, Any]:
+        tx.state_machines.delete(arn)
+        tx.tags.drop(arn)
+        return {}
+
+    return ctx.store.run(work)
+
+
+def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """ListStateMachines, oldest first, paginated."""
+    limit = page_size(request.get("maxResults"))
+    after = decode_token("sm", request.get("nextToken")) or 0
+
+    def work(tx: Any) -> dict[str, Any]:
+        rows = tx.state_machines.page(after, limit + 1)
+        out: dict[str, Any] = {
+            "stateMachines": [
+                {"stateMachineArn": r["arn"], "name": r["name"], "type": r["type"],
+                 "creationDate": r["created_at"]}
+                for r in rows[:limit]
+            ]
+        }
+        if len(rows) > limit:
+            out["nextToken"] = encode_token("sm", rows[limit - 1]["id"])
+        return out
+
+    return ctx.store.run(work)
+
+
+def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]:
+    """ValidateStateMachineDefinition: diagnostics instead of an error."""
+    definition = _require(request, "definition")
+    diagnostics = parser.validate_definition(definition)
+    errors = [d for d in diagnostics if d.severity == "ERROR"]
+    return {
+        "result": "FAIL" if errors else "OK",
+        "diagnostics": [
+            {k: v for k, v in
+             {"severity": d.severity, "code": d.code, "message": d.message, "location": d.location}.items()
+             if v is not None}
+            for d in diagnostics
+        ],
+        "truncated": False,
+    }

@@ -1,0 +1,136 @@
+"""Executions and their history events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from engine.store.tables import executions, history_events
+
+_SUMMARY_COLUMNS = (
+    executions.c.id,
+    executions.c.arn,
+    executions.c.state_machine_arn,
+    executions.c.name,
+    executions.c.status,
+    executions.c.start_date,
+    executions.c.stop_date,
+)
+
+
+class ExecutionRepository:
+    """Rows of ``executions`` and ``history_events``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, row: dict[str, Any]) -> int:
+        """Insert an execution; returns its id."""
+        result = self.conn.execute(insert(executions).values(**row))
+        return int(result.inserted_primary_key[0])
+
+    def get(self, arn: str) -> dict[str, Any] | None:
+        """An execution by ARN."""
+        row = self.conn.execute(select(executions).where(executions.c.arn == arn)).mappings().first()
+        return dict(row) if row else None
+
+    def get_by_id(self, execution_id: int) -> dict[str, Any] | None:
+        """An execution by its id."""
+        row = (
+            self.conn.execute(select(executions).where(executions.c.id == execution_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        before_id: int | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Executions of a state machine, newest first, optionally by status."""
+        query = select(*_SUMMARY_COLUMNS).where(executions.c.state_machine_arn == state_machine_arn)
+        if status:
+            query = query.where(executions.c.status == status)
+        if before_id is not None:
+            query = query.where(executions.c.id < before_id)
+        rows = self.conn.execute(query.order_by(executions.c.id.desc()).limit(limit)).mappings()
+        return [dict(r) for r in rows]
+
+    def count_running(self, state_machine_arn: str) -> int:
+        """How many executions of the state machine still run."""
+        query = select(func.count()).where(
+            executions.c.state_machine_arn == state_machine_arn, executions.c.status == "RUNNING"
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def set_terminal(
+        self, execution_id: int, expected_event_count: int, values: dict[str, Any]
+    ) -> bool:
+        """End a running execution if nobody appended to its history meanwhile."""
+        result = self.conn.execute(
+            update(executions)
+            .where(
+                executions.c.id == execution_id,
+                executions.c.status == "RUNNING",
+                executions.c.event_count == expected_event_count,
+            )
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    # --- history -----------------------------------------------------------------------------
+    def append_events(self, execution_id: int, events: list[dict[str, Any]]) -> None:
+        """Bulk-insert history events (one executemany)."""
+        if events:
+            self.conn.execute(
+                insert(history_events), [{"execution_id": execution_id, **e} for e in events]
+            )
+
+    def events(
+        self,
+        execution_id: int,
+        after_id: int = 0,
+        before_id: int | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> list[dict[str, Any]]:
+        """History events in id order (or reversed), within (after_id, before_id)."""
+        query = select(
+            history_events.c.event_id,
+            history_events.c.previous_event_id,
+            history_events.c.type,
+            history_events.c.timestamp,
+            history_events.c.details,
+        ).where(history_events.c.execution_id == execution_id)
+        conditions = [history_events.c.event_id > after_id]
+        if before_id is not None:
+            conditions.append(history_events.c.event_id < before_id)
+        query = query.where(and_(*conditions))
+        order = history_events.c.event_id.desc() if reverse else history_events.c.event_id
+        query = query.order_by(order)
+        if limit is not None:
+            query = query.limit(limit)
+        return [dict(r) for r in self.conn.execute(query).mappings()]
+
+    def by_state_machine_and_name(self, state_machine_arn: str, name: str) -> dict[str, Any] | None:
+        """An execution by state machine and name (StartExecution idempotency)."""
+        row = (
+            self.conn.execute(
+                select(executions).where(
+                    executions.c.state_machine_arn == state_machine_arn,
+                    executions.c.name == name,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+
+def lease_free(now: float) -> Any:
+    """SQL condition: the execution's lease is unset or expired."""
+    return or_(executions.c.lease_expires.is_(None), executions.c.lease_expires < now)

@@ -1,0 +1,137 @@
+"""The durable runtime's rows: leases on runnable executions, resolutions and timers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, case, delete, insert, select, update
+
+from engine.store.executions import lease_free
+from engine.store.tables import executions, resolutions, timers
+
+
+class RuntimeRepository:
+    """Claiming, committing and waking executions."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[int]:
+        """Lease up to ``limit`` runnable executions for ``owner``; returns their ids.
+
+        PostgreSQL skips rows another node is claiming (FOR UPDATE SKIP LOCKED); SQLite has a
+        single writer, and the caller's BEGIN IMMEDIATE already serialises claims.
+        """
+        candidates = (
+            select(executions.c.id)
+            .where(executions.c.runnable == 1, lease_free(now))
+            .order_by(executions.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = [row.id for row in self.conn.execute(candidates)]
+        if not ids:
+            return []
+        self.conn.execute(
+            update(executions)
+            .where(executions.c.id.in_(ids))
+            .values(lease_owner=owner, lease_expires=now + lease_seconds)
+        )
+        return ids
+
+    def resolutions(self, execution_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
+        """Resolutions of an execution in the order they arrived."""
+        rows = self.conn.execute(
+            select(resolutions.c.seq, resolutions.c.request_seq, resolutions.c.value)
+            .where(resolutions.c.execution_id == execution_id, resolutions.c.seq > after_seq)
+            .order_by(resolutions.c.seq)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def commit_decision(
+        self,
+        execution_id: int,
+        owner: str,
+        expected_event_count: int,
+        values: dict[str, Any],
+        applied_count: int,
+    ) -> bool:
+        """Record a decision's outcome if ``owner`` still holds the lease and nobody else
+        appended to the history; release the lease. False means the decision is void."""
+        result = self.conn.execute(
+            update(executions)
+            .where(
+                executions.c.id == execution_id,
+                executions.c.lease_owner == owner,
+                executions.c.event_count == expected_event_count,
+                executions.c.status == "RUNNING",
+            )
+            .values(
+                runnable=case(
+                    (executions.c.resolution_count > applied_count, 1), else_=0
+                ),
+                lease_owner=None,
+                lease_expires=None,
+                applied_count=applied_count,
+                **values,
+            )
+        )
+        return result.rowcount == 1
+
+    def release(self, execution_id: int, owner: str) -> None:
+        """Give a lease back without deciding (the execution stays runnable)."""
+        self.conn.execute(
+            update(executions)
+            .where(executions.c.id == execution_id, executions.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires=None)
+        )
+
+    def add_timers(self, execution_id: int, due: list[tuple[int, float]]) -> None:
+        """Schedule timers: (request_seq, due_at) pairs."""
+        if due:
+            self.conn.execute(
+                insert(timers),
+                [{"execution_id": execution_id, "request_seq": s, "due_at": d} for s, d in due],
+            )
+
+    def drop_timers(self, execution_id: int) -> None:
+        """Forget an ended execution's timers."""
+        self.conn.execute(delete(timers).where(timers.c.execution_id == execution_id))
+
+    def due_timers(self, now: float, limit: int) -> list[dict[str, Any]]:
+        """Timers whose time has come, earliest first."""
+        query = select(timers).where(timers.c.due_at <= now).order_by(timers.c.due_at).limit(limit)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [dict(r) for r in self.conn.execute(query).mappings()]
+
+    def next_timer_due(self) -> float | None:
+        """When the earliest timer is due, if any."""
+        row = self.conn.execute(select(timers.c.due_at).order_by(timers.c.due_at).limit(1)).first()
+        return float(row.due_at) if row else None
+
+    def delete_timer(self, timer_id: int) -> None:
+        """Remove a fired timer."""
+        self.conn.execute(delete(timers).where(timers.c.id == timer_id))
+
+    def resolve(self, execution_id: int, request_seq: int, value: str | None, now: float) -> bool:
+        """Append a resolution and mark the execution runnable; False if it no longer runs."""
+        row = self.conn.execute(
+            update(executions)
+            .where(executions.c.id == execution_id, executions.c.status == "RUNNING")
+            .values(resolution_count=executions.c.resolution_count + 1, runnable=1)
+            .returning(executions.c.resolution_count)
+        ).first()
+        if row is None:
+            return False
+        self.conn.execute(
+            insert(resolutions).values(
+                execution_id=execution_id,
+                seq=row.resolution_count,
+                request_seq=request_seq,
+                value=value,
+                created_at=now,
+            )
+        )
+        return True

@@ -1,0 +1,128 @@
+"""SQLAlchemy Core tables; the Alembic tree in ``migrations/`` is generated from these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Integer ids autoincrement on SQLite only when declared INTEGER PRIMARY KEY; BigInteger maps
+# to BIGINT on PostgreSQL.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+state_machines = Table(
+    "state_machines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(512), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("role_arn", String(512), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=True),
+    Column("revision_id", Id, ForeignKey("state_machine_revisions.id"), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("logging_configuration", Text, nullable=True),
+    Column("tracing_configuration", Text, nullable=True),
+)
+
+# Every definition a state machine ever had: executions keep running the one they started with.
+state_machine_revisions = Table(
+    "state_machine_revisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("state_machine_arn", String(512), nullable=False, index=True),
+    Column("revision_uuid", String(64), nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("role_arn", String(512), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(600), nullable=False, unique=True),
+    Column("state_machine_arn", String(512), nullable=False),
+    Column("revision_id", Id, nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("output", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("start_date", Float, nullable=False),
+    Column("stop_date", Float, nullable=True),
+    Column("trace_header", String(256), nullable=True),
+    # Durable-runtime bookkeeping (see engine.history.decider):
+    Column("runnable", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    Column("event_count", Integer, nullable=False, default=0),
+    Column("request_seq", Integer, nullable=False, default=0),
+    Column("resolution_count", Integer, nullable=False, default=0),
+    Column("applied_count", Integer, nullable=False, default=0),
+    Index("ix_executions_sm_status", "state_machine_arn", "status"),
+    Index("ix_executions_runnable", "runnable", "lease_expires"),
+)
+
+history_events = Table(
+    "history_events",
+    metadata,
+    Column("execution_id", Id, primary_key=True),
+    Column("event_id", Integer, primary_key=True),
+    Column("previous_event_id", Integer, nullable=False),
+    Column("type", String(48), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("details", Text, nullable=True),
+)
+
+# What the outside world answered to an execution's requests, in the order it answered:
+# replaying these in order rebuilds the execution (engine.history.decider).
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("execution_id", Id, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("request_seq", Integer, nullable=False),
+    Column("value", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("execution_id", Id, nullable=False),
+    Column("request_seq", Integer, nullable=False),
+    Column("due_at", Float, nullable=False, index=True),
+    UniqueConstraint("execution_id", "request_seq", name="uq_timers_request"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_arn", String(600), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
