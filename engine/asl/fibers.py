@@ -38,6 +38,11 @@ class Join:
     any_of: bool = False
 
 
+@dataclass
+class Yield:
+    """Let other ready fibers run first (AWS interleaves concurrent branches state by state)."""
+
+
 @dataclass(slots=True)
 class Request:
     """Something a fiber waits on from outside; ``seq`` numbers requests in program order."""
@@ -154,6 +159,12 @@ class Scheduler:
                 self.pending[request.seq] = (fiber, request)
                 fiber.waiting_on, fiber.request_seq = op, request.seq
                 return
+            if isinstance(op, Yield):
+                if self._ready:
+                    self._ready.append((fiber, None))
+                    return
+                value = None
+                continue
             if isinstance(op, Join):
                 if self._join_satisfied(op):
                     value = None

@@ -8,6 +8,7 @@ timestamps, so replaying the same resolutions rebuilds the same history.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +17,10 @@ from typing import Any
 from engine.asl import paths
 from engine.asl.context import EvalContext
 from engine.asl.errors import ErrorName, StatesError
-from engine.asl.fibers import Await, Fiber, Join, Request, Scheduler
+from engine.asl.fibers import Await, Fiber, Join, Request, Scheduler, Yield
 from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES, encode, payload_size
 
+_FIELD_IN_CAUSE = re.compile(r"specified for the field '([^']+)'")
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
 
@@ -190,7 +192,12 @@ class Interpreter:
                 name, entered.id, self.context_object(scope, name, entered), scope.variables
             )
             call = StateCall(name, state, value, fiber, scope, ctx, entered)
-            outcome = yield from HANDLERS[state["Type"]](self, call)
+            yield Yield()
+            try:
+                outcome = yield from HANDLERS[state["Type"]](self, call)
+            except StatesError as err:
+                self._report_evaluation_failure(fiber, call, err)
+                raise
             self.check_size(outcome.output, call)
             if outcome.exited:
                 details: dict[str, Any] = {
@@ -208,6 +215,23 @@ class Interpreter:
                 scope.variables.update(outcome.assigned)
             value, name = outcome.output, outcome.next
         return value
+
+    def _report_evaluation_failure(self, fiber: Fiber, call: StateCall, err: StatesError) -> None:
+        """A JSONata evaluation error is recorded as EvaluationFailed before the error
+        propagates, as AWS records it."""
+        if err.error != ErrorName.QUERY_EVALUATION_ERROR or getattr(err, "reported", False):
+            return
+        err.reported = True  # type: ignore[attr-defined]
+        details: dict[str, Any] = {"cause": err.cause, "error": err.error}
+        match = _FIELD_IN_CAUSE.search(err.cause)
+        if match:
+            details["location"] = match.group(1)
+        details["state"] = call.name
+        self.emit(fiber, "EvaluationFailed", details)
+
+    def report_failure(self, fiber: Fiber, call: StateCall, err: StatesError) -> None:
+        """Public form of the EvaluationFailed report, for handlers that catch errors."""
+        self._report_evaluation_failure(fiber, call, err)
 
     def context_object(self, scope: Scope, state_name: str, entered: Emitted) -> dict[str, Any]:
         """``$$`` for a state entered by ``entered``."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from engine.asl import paths
-from engine.asl.errors import StatesError, error_matches
+from engine.asl.errors import ErrorName, StatesError, error_matches
 from engine.asl.interpreter import Interpreter, Outcome, StateCall
 
 
@@ -32,9 +32,16 @@ def backoff_delay(retrier: dict[str, Any], attempt: int, seed: str) -> float:
 
 
 def guarded(
-    interp: Interpreter, call: StateCall, attempt: Callable[[], Generator[Any, Any, Outcome]]
+    interp: Interpreter,
+    call: StateCall,
+    attempt: Callable[[], Generator[Any, Any, Outcome]],
+    failed_event: str | None = None,
 ) -> Generator[Any, Any, Outcome]:
-    """Run ``attempt`` applying the state's Retry rules, then its Catch rules, to failures."""
+    """Run ``attempt`` applying the state's Retry rules, then its Catch rules, to failures.
+
+    ``failed_event`` (MapStateFailed, ParallelStateFailed) is recorded once, when retries are
+    exhausted, before a Catcher applies; AWS records none for States.Runtime failures.
+    """
     state = call.state
     retriers = state.get("Retry", [])
     counts = [0] * len(retriers)
@@ -56,6 +63,10 @@ def guarded(
                     if delay > 0:
                         yield interp.wait_until(failed_at + delay)
                     continue
+            interp.report_failure(call.fiber, call, err)
+            if failed_event is not None and err.error != ErrorName.RUNTIME:
+                call.fiber.last_event_id = interp.last_linked
+                interp.emit(call.fiber, failed_event, None)
             catch_index = _matching(state.get("Catch", []), err.error)
             if catch_index is None:
                 raise

@@ -6,9 +6,10 @@ from collections.abc import Generator
 from typing import Any
 
 from engine.asl import paths
-from engine.asl.errors import StatesError
+from engine.asl.errors import ErrorName, StatesError
+from engine.asl.jsonvalue import encode
 from engine.asl.interpreter import Interpreter, Outcome, StateCall
-from engine.asl.states.common import jsonata_field
+from engine.asl.states.common import jsonata_field, state_error
 
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
@@ -25,9 +26,9 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
         error = state.get("Error")
         cause = state.get("Cause")
         if "ErrorPath" in state:
-            error = _path_text(state["ErrorPath"], call)
+            error = _path_text(state["ErrorPath"], "ErrorPath", call)
         if "CausePath" in state:
-            cause = _path_text(state["CausePath"], call)
+            cause = _path_text(state["CausePath"], "CausePath", call)
     failure = StatesError(error if error is not None else "", cause if cause is not None else "")
     failure.omit_error = error is None
     failure.omit_cause = cause is None
@@ -35,9 +36,18 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     yield
 
 
-def _path_text(path: str, call: StateCall) -> Any:
+def _path_text(path: str, field: str, call: StateCall) -> Any:
     from engine.asl import intrinsics
 
     if intrinsics.is_intrinsic(path):
         return intrinsics.evaluate_intrinsic(path, call.input, call.ctx)
-    return paths.read_path(path, call.input, call.ctx)
+    try:
+        return paths.read_path(path, call.input, call.ctx)
+    except StatesError as err:
+        if err.error != ErrorName.RUNTIME:
+            raise
+        raise state_error(
+            call,
+            f"The JSONPath '{path}' specified for the field '{field}' could not be found in "
+            f"the input '{encode(call.input)}'",
+        ) from None

@@ -21,7 +21,9 @@ from engine.asl.states.common import jsonata_field, state_error
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     """Run every item through the processor; the output is the array of results."""
-    return (yield from guarded(interp, call, lambda: _attempt(interp, call)))
+    return (yield from guarded(
+        interp, call, lambda: _attempt(interp, call), "MapStateFailed"
+    ))
 
 
 def _type_name(value: Any) -> str:
@@ -74,12 +76,15 @@ def _number(interp: Interpreter, call: StateCall, field: str, value: Any, defaul
             return jsonata_field(call, field)
         return state[field]
     if f"{field}Path" in state:
-        found = paths.read_path(state[f"{field}Path"], value, call.ctx)
+        path = state[f"{field}Path"]
+        found = paths.read_path(path, value, call.ctx)
         if isinstance(found, bool) or not isinstance(found, int | float):
+            shown = found if isinstance(found, str) else encode(found)
+            kind = "number" if field == "ToleratedFailurePercentage" else "integer"
             raise state_error(
                 call,
-                f"The {field}Path field refers to value \"{found}\" which is not a valid "
-                f"{'integer' if field != 'ToleratedFailurePercentage' else 'number'}.",
+                f"The {field}Path field refers to value \"{shown}\" which is not a valid "
+                f"{kind}: {path}",
             )
         return found
     return default
@@ -126,8 +131,6 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
                 if failures > allowed_failures:
                     for other in running:
                         interp.cancel(other)
-                    call.fiber.last_event_id = interp.last_linked
-                    interp.emit(call.fiber, "MapStateFailed", None)
                     assert fiber.error is not None
                     if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
                         raise StatesError(

@@ -14,7 +14,9 @@ from engine.asl.states.common import jsonata_field
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     """Run the branches as child fibers; the first branch failure fails the state."""
-    return (yield from guarded(interp, call, lambda: _attempt(interp, call)))
+    return (yield from guarded(
+        interp, call, lambda: _attempt(interp, call), "ParallelStateFailed"
+    ))
 
 
 def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
@@ -39,10 +41,9 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     if failed is not None:
         for other in branches:
             interp.cancel(other)
-        call.fiber.last_event_id = interp.last_linked
-        interp.emit(call.fiber, "ParallelStateFailed", None)
         assert failed.error is not None
         raise failed.error
+    # The recorded AWS histories hold no ParallelStateSucceeded event: the exit follows the
+    # last branch event directly.
     call.fiber.last_event_id = len(interp.events)
-    interp.emit(call.fiber, "ParallelStateSucceeded", None, link=False)
     return interp.finish(call, [f.result for f in branches], next_of(state))

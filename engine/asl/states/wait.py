@@ -58,13 +58,28 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
         if "Seconds" in state:
             due = start + state["Seconds"]
         elif "SecondsPath" in state:
-            seconds = paths.read_path(state["SecondsPath"], value, call.ctx)
-            due = start + _seconds(call, seconds, "SecondsPath", jsonata=False)
+            path = state["SecondsPath"]
+            seconds = paths.read_path(path, value, call.ctx)
+            if isinstance(seconds, bool) or not isinstance(seconds, int):
+                raise state_error(call, f"The SecondsPath parameter cannot be parsed as a long "
+                                  f"value: {path} == {_shown(seconds)}")
+            if seconds < 0:
+                raise state_error(call, f"The SecondsPath parameter references a negative "
+                                  f"value: {path} == {seconds}")
+            due = start + min(seconds, _MAX_WAIT_SECONDS)
         elif "Timestamp" in state:
             due = _timestamp(call, state["Timestamp"], "Timestamp", jsonata=False)
         else:
-            stamp = paths.read_path(state["TimestampPath"], value, call.ctx)
-            due = _timestamp(call, stamp, "TimestampPath", jsonata=False)
+            path = state["TimestampPath"]
+            stamp = paths.read_path(path, value, call.ctx)
+            parsed = parse_timestamp(stamp)
+            if parsed is None:
+                raise state_error(
+                    call,
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                    f"offset date-time format string: {path} == {_shown(stamp)}",
+                )
+            due = parsed
     if due > start:
         yield interp.wait_until(due)
     if call.jsonata:
@@ -75,6 +90,12 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
         next_of(state),
         paths.evaluate_assign(state["Assign"], value, call.ctx) if "Assign" in state else None,
     )
+
+
+def _shown(value: Any) -> str:
+    from engine.asl.jsonvalue import encode
+
+    return value if isinstance(value, str) else encode(value)
 
 
 def _seconds(call: StateCall, seconds: Any, field: str, jsonata: bool) -> float:
