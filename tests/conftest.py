@@ -32,7 +32,9 @@ def make_context(url: str) -> ServiceContext:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def ctx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceContext]:
+def ctx(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceContext]:
     """An engine context; every test using it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'stepwell.db'}"

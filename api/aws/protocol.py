@@ -41,8 +41,13 @@ def json_response(body: dict[str, Any], content_type: str, status: int = 200) ->
     )
 
 
-def json_error(code: str, message: str, content_type: str, status: int = 400,
-               extra_headers: dict[str, str] | None = None) -> Response:
+def json_error(
+    code: str,
+    message: str,
+    content_type: str,
+    status: int = 400,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
     """A JSON protocol error: ``__type`` and ``message`` plus the x-amzn-ErrorType header."""
     headers = {"x-amzn-RequestId": request_id(), "x-amzn-ErrorType": code}
     if extra_headers:
@@ -63,8 +68,9 @@ def query_error(code: str, message: str, status: int = 400, sender: str = "Sende
         f"<Type>{sender}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
         f"</Error><RequestId>{rid}</RequestId></ErrorResponse>"
     )
-    return Response(content=body, status_code=status, media_type="text/xml",
-                    headers={"x-amzn-RequestId": rid})
+    return Response(
+        content=body, status_code=status, media_type="text/xml", headers={"x-amzn-RequestId": rid}
+    )
 
 
 def status_of(error: ServiceError) -> int:

@@ -50,7 +50,9 @@ class UnknownOperation(ServiceError):
     code = "UnknownOperationException"
 
 
-def dispatch(ctx: ServiceContext, operation: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
+def dispatch(
+    ctx: ServiceContext, operation: str, region: str, body: dict[str, Any]
+) -> dict[str, Any]:
     """Run one Step Functions operation; raises ServiceError for anything the caller did wrong."""
     handler = OPERATIONS.get(operation)
     if handler is None:

@@ -15,11 +15,14 @@ def serve(
     host: str | None = typer.Option(None, "--host", envvar="STEPWELL_HOST", help="Bind address."),
     port: int | None = typer.Option(None, "--port", envvar="STEPWELL_PORT", help="TCP port."),
     database_url: str | None = typer.Option(
-        None, "--database-url", envvar="STEPWELL_DATABASE_URL",
+        None,
+        "--database-url",
+        envvar="STEPWELL_DATABASE_URL",
         help="SQLAlchemy URL: sqlite:///stepwell.db or postgresql+psycopg://...",
     ),
-    engine_loops: bool = typer.Option(True, "--engine/--no-engine",
-                                      help="Run the decider and timer loops in this process."),
+    engine_loops: bool = typer.Option(
+        True, "--engine/--no-engine", help="Run the decider and timer loops in this process."
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Start a Stepwell node: the HTTP API plus the engine loops."""
@@ -43,15 +46,15 @@ def serve(
     if loops is not None:
         app.router.on_startup.append(loops.start)
         app.router.on_shutdown.append(loops.stop)
-    typer.echo(f"Stepwell listening on http://{settings.host}:{settings.port} "
-               f"(database {settings.database_url})")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
-                access_log=False)
+    typer.echo(
+        f"Stepwell listening on http://{settings.host}:{settings.port} "
+        f"(database {settings.database_url})"
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 
 def engine_only(
-    database_url: str | None = typer.Option(None, "--database-url",
-                                            envvar="STEPWELL_DATABASE_URL"),
+    database_url: str | None = typer.Option(None, "--database-url", envvar="STEPWELL_DATABASE_URL"),
     node_id: str | None = typer.Option(None, "--node-id", help="Lease owner name."),
 ) -> None:
     """Run only the engine loops (a decider node sharing a PostgreSQL database)."""
@@ -78,8 +81,7 @@ def engine_only(
 
 @db_app.command("upgrade")
 def db_upgrade(
-    database_url: str | None = typer.Option(None, "--database-url",
-                                            envvar="STEPWELL_DATABASE_URL"),
+    database_url: str | None = typer.Option(None, "--database-url", envvar="STEPWELL_DATABASE_URL"),
 ) -> None:
     """Upgrade the database schema to the newest revision."""
     from engine import bootstrap

@@ -36,7 +36,7 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
         body = await request.body()
         region, _service = protocol.signature_scope(request, ctx.settings.default_region)
         if target.startswith(states.TARGET_PREFIX):
-            return await _json_call(ctx, states, target[len(states.TARGET_PREFIX):], region, body)
+            return await _json_call(ctx, states, target[len(states.TARGET_PREFIX) :], region, body)
         content_type = request.headers.get("content-type", "")
         if "x-www-form-urlencoded" in content_type or not target:
             form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -60,26 +60,35 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
     @app.post("/_stepwell/reset", include_in_schema=False)
     async def reset() -> Response:
         if not ctx.settings.allow_reset:
-            return _problem(403, "ResetDisabled", "Reset is disabled; start the server with "
-                            "STEPWELL_ALLOW_RESET=1 to enable it.")
+            return _problem(
+                403,
+                "ResetDisabled",
+                "Reset is disabled; start the server with STEPWELL_ALLOW_RESET=1 to enable it.",
+            )
         await run_in_threadpool(bootstrap.reset, ctx)
         return Response(status_code=204)
 
     @app.post("/_stepwell/clock", include_in_schema=False)
     async def clock(request: Request) -> Response:
         if not ctx.settings.allow_reset:
-            return _problem(403, "ClockDisabled", "Clock control is disabled; start the server "
-                            "with STEPWELL_ALLOW_RESET=1 to enable it.")
+            return _problem(
+                403,
+                "ClockDisabled",
+                "Clock control is disabled; start the server "
+                "with STEPWELL_ALLOW_RESET=1 to enable it.",
+            )
         try:
             payload = orjson.loads(await request.body() or b"{}")
             seconds = float(payload.get("advance", 0))
         except (ValueError, TypeError, AttributeError):
-            return _problem(400, "InvalidRequest", "Body must be {\"advance\": seconds}.")
+            return _problem(400, "InvalidRequest", 'Body must be {"advance": seconds}.')
         offset = ctx.clock.advance(seconds)
         if loops is not None:
             loops.wake_timers()
-        return Response(content=orjson.dumps({"offset": offset, "now": ctx.clock.now()}),
-                        media_type="application/json")
+        return Response(
+            content=orjson.dumps({"offset": offset, "now": ctx.clock.now()}),
+            media_type="application/json",
+        )
 
     from api.http import rest
 
@@ -87,30 +96,35 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
     return app
 
 
-async def _json_call(ctx: ServiceContext, adapter: Any, operation: str, region: str,
-                     body: bytes) -> Response:
+async def _json_call(
+    ctx: ServiceContext, adapter: Any, operation: str, region: str, body: bytes
+) -> Response:
     try:
         params = orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
-        return protocol.json_error("SerializationException", "Request body is not valid JSON",
-                                   adapter.CONTENT_TYPE)
+        return protocol.json_error(
+            "SerializationException", "Request body is not valid JSON", adapter.CONTENT_TYPE
+        )
     try:
         result = await run_in_threadpool(adapter.dispatch, ctx, operation, region, params)
     except ServiceError as err:
-        return protocol.json_error(err.code, err.message, adapter.CONTENT_TYPE,
-                                   protocol.status_of(err))
+        return protocol.json_error(
+            err.code, err.message, adapter.CONTENT_TYPE, protocol.status_of(err)
+        )
     except (TypeError, KeyError, AttributeError, ValueError) as err:
         # A parameter of the wrong shape that no validator caught: still the caller's error.
         log.warning("malformed %s request: %r", operation, err)
-        return protocol.json_error("ValidationException", f"Invalid request: {err}",
-                                   adapter.CONTENT_TYPE)
+        return protocol.json_error(
+            "ValidationException", f"Invalid request: {err}", adapter.CONTENT_TYPE
+        )
     return protocol.json_response(result, adapter.CONTENT_TYPE)
 
 
 def _problem(status: int, title: str, detail: str) -> Response:
     return Response(
-        content=orjson.dumps({"type": "about:blank", "title": title, "status": status,
-                              "detail": detail}),
+        content=orjson.dumps(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        ),
         status_code=status,
         media_type="application/problem+json",
     )

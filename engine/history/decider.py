@@ -71,7 +71,9 @@ class LiveExecution:
     issued_seen: int = 0
 
 
-def start(definition: dict[str, Any], info: ExecutionInfo, recorded: list[HistoryEvent], now: float) -> LiveExecution:
+def start(
+    definition: dict[str, Any], info: ExecutionInfo, recorded: list[HistoryEvent], now: float
+) -> LiveExecution:
     """Build a live execution from its first events (replaying if some are recorded)."""
     clock = EventClock([e.timestamp for e in recorded], now)
     interpreter = Interpreter(definition, info, clock)

@@ -33,7 +33,11 @@ def parse(arn: str, resource_type: str) -> tuple[str, str, str]:
     """(region, account, resource part) of a states ARN of the given type, or InvalidArn."""
     match = _ARN.match(arn or "") if isinstance(arn, str) else None
     if match is None or match.group(3) != resource_type:
-        raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {arn}'" if match else f"Invalid Arn: '{arn}'")
+        raise InvalidArn(
+            f"Invalid Arn: 'Resource type not valid in this context: {arn}'"
+            if match
+            else f"Invalid Arn: '{arn}'"
+        )
     return match.group(1), match.group(2), match.group(4)
 
 

@@ -42,9 +42,7 @@ def parse_input(text: Any) -> Any:
     try:
         return codec.loads(text)
     except ValueError as exc:
-        raise InvalidExecutionInput(
-            f"Invalid State Machine Execution Input: '{exc}'"
-        ) from exc
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
 
 
 def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -54,8 +52,10 @@ def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
 
     sm_arn = request.get("stateMachineArn")
     if sm_arn is None:
-        raise ValidationError("1 validation error detected: Value null at 'stateMachineArn' "
-                              "failed to satisfy constraint: Member must not be null")
+        raise ValidationError(
+            "1 validation error detected: Value null at 'stateMachineArn' "
+            "failed to satisfy constraint: Member must not be null"
+        )
     arns.parse(sm_arn, "stateMachine")
     name = request.get("name") or str(uuid.uuid4())
     arns.check_name(name)
@@ -118,8 +118,10 @@ def event_row(event: HistoryEvent) -> dict[str, Any]:
 def get_execution(tx: Any, arn: Any) -> dict[str, Any]:
     """The execution row or ExecutionDoesNotExist (InvalidArn for a malformed ARN)."""
     if arn is None:
-        raise ValidationError("1 validation error detected: Value null at 'executionArn' "
-                              "failed to satisfy constraint: Member must not be null")
+        raise ValidationError(
+            "1 validation error detected: Value null at 'executionArn' "
+            "failed to satisfy constraint: Member must not be null"
+        )
     arns.parse(arn, "execution")
     row = tx.executions.get(arn)
     if row is None:
@@ -158,7 +160,9 @@ def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str
     return ctx.store.run(lambda tx: describe_row(get_execution(tx, request.get("executionArn"))))
 
 
-def describe_state_machine_for_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+def describe_state_machine_for_execution(
+    ctx: ServiceContext, request: dict[str, Any]
+) -> dict[str, Any]:
     """DescribeStateMachineForExecution: the definition the execution runs."""
 
     def work(tx: Any) -> dict[str, Any]:
@@ -172,8 +176,12 @@ def describe_state_machine_for_execution(ctx: ServiceContext, request: dict[str,
             "roleArn": revision["role_arn"],
             "updateDate": revision["created_at"],
             "revisionId": revision["revision_uuid"],
-            "loggingConfiguration": codec.loads(machine["logging_configuration"]) if machine else {"level": "OFF", "includeExecutionData": False},
-            "tracingConfiguration": codec.loads(machine["tracing_configuration"]) if machine else {"enabled": False},
+            "loggingConfiguration": codec.loads(machine["logging_configuration"])
+            if machine
+            else {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": codec.loads(machine["tracing_configuration"])
+            if machine
+            else {"enabled": False},
         }
 
     return ctx.store.run(work)
@@ -230,16 +238,26 @@ def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, An
         count = row["event_count"]
         details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
         ended = tx.executions.set_terminal(
-            row["id"], count,
-            {"status": "ABORTED", "stop_date": now, "error": error, "cause": cause,
-             "event_count": count + 1, "runnable": 0, "lease_owner": None, "lease_expires": None},
+            row["id"],
+            count,
+            {
+                "status": "ABORTED",
+                "stop_date": now,
+                "error": error,
+                "cause": cause,
+                "event_count": count + 1,
+                "runnable": 0,
+                "lease_owner": None,
+                "lease_expires": None,
+            },
         )
         if not ended:
             raise ConcurrentChange()
         last = tx.executions.events(row["id"], after_id=count - 1) if count else []
         previous = last[-1]["event_id"] if last else 0
         tx.executions.append_events(
-            row["id"], [event_row(HistoryEvent(count + 1, previous, "ExecutionAborted", now, details))]
+            row["id"],
+            [event_row(HistoryEvent(count + 1, previous, "ExecutionAborted", now, details))],
         )
         tx.runtime.drop_timers(row["id"])
         return {"stopDate": now}
@@ -266,7 +284,9 @@ def get_execution_history(ctx: ServiceContext, request: dict[str, Any]) -> dict[
     def work(tx: Any) -> dict[str, Any]:
         row = get_execution(tx, request.get("executionArn"))
         if reverse:
-            rows = tx.executions.events(row["id"], before_id=position, limit=limit + 1, reverse=True)
+            rows = tx.executions.events(
+                row["id"], before_id=position, limit=limit + 1, reverse=True
+            )
         else:
             rows = tx.executions.events(row["id"], after_id=position or 0, limit=limit + 1)
         out: dict[str, Any] = {"events": [history_shape(r, include_data) for r in rows[:limit]]}

@@ -42,9 +42,7 @@ def _definition(revision: dict[str, Any]) -> dict[str, Any]:
 def claim(ctx: ServiceContext, owner: str, limit: int = 32) -> list[int]:
     """Lease runnable executions for this node."""
     now = ctx.clock.now()
-    return ctx.store.run(
-        lambda tx: tx.runtime.claim(owner, now, ctx.settings.lease_seconds, limit)
-    )
+    return ctx.store.run(lambda tx: tx.runtime.claim(owner, now, ctx.settings.lease_seconds, limit))
 
 
 def _cache(ctx: ServiceContext) -> decider.DeciderCache:
@@ -67,7 +65,9 @@ def decide_one(ctx: ServiceContext, owner: str, execution_id: int) -> None:
         raise
 
 
-def _decide(ctx: ServiceContext, cache: decider.DeciderCache, owner: str, execution_id: int) -> None:
+def _decide(
+    ctx: ServiceContext, cache: decider.DeciderCache, owner: str, execution_id: int
+) -> None:
     now = ctx.clock.now()
 
     def load(tx: Any) -> tuple[dict[str, Any], decider.LiveExecution | None, Any, list[Any]]:

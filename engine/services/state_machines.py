@@ -60,7 +60,9 @@ def _require(request: dict[str, Any], field: str) -> Any:
     return value
 
 
-def create_state_machine(ctx: ServiceContext, region: str, request: dict[str, Any]) -> dict[str, Any]:
+def create_state_machine(
+    ctx: ServiceContext, region: str, request: dict[str, Any]
+) -> dict[str, Any]:
     """CreateStateMachine: idempotent when every parameter matches the existing one."""
     name = _require(request, "name")
     arns.check_name(name)
@@ -69,9 +71,11 @@ def create_state_machine(ctx: ServiceContext, region: str, request: dict[str, An
     check_definition(definition)
     sm_type = request.get("type") or "STANDARD"
     if sm_type not in ("STANDARD", "EXPRESS"):
-        raise ValidationError(f"1 validation error detected: Value '{sm_type}' at 'type' failed "
-                              "to satisfy constraint: Member must satisfy enum value set: "
-                              "[STANDARD, EXPRESS]")
+        raise ValidationError(
+            f"1 validation error detected: Value '{sm_type}' at 'type' failed "
+            "to satisfy constraint: Member must satisfy enum value set: "
+            "[STANDARD, EXPRESS]"
+        )
     arn = arns.state_machine_arn(region, ctx.account, name)
     now = ctx.clock.now()
     logging = request.get("loggingConfiguration") or _DEFAULT_LOGGING
@@ -128,8 +132,10 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
         "roleArn": row["role_arn"],
         "type": row["type"],
         "creationDate": row["created_at"],
-        "loggingConfiguration": codec.loads(row["logging_configuration"] or "{}") or _DEFAULT_LOGGING,
-        "tracingConfiguration": codec.loads(row["tracing_configuration"] or "{}") or _DEFAULT_TRACING,
+        "loggingConfiguration": codec.loads(row["logging_configuration"] or "{}")
+        or _DEFAULT_LOGGING,
+        "tracingConfiguration": codec.loads(row["tracing_configuration"] or "{}")
+        or _DEFAULT_TRACING,
     }
     if row.get("updated_at"):
         out["revisionId"] = row["revision_uuid"]
@@ -149,7 +155,12 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
     arns.parse(arn, "stateMachine")
     definition = request.get("definition")
     role_arn = request.get("roleArn")
-    if definition is None and role_arn is None and not request.get("loggingConfiguration") and not request.get("tracingConfiguration"):
+    if (
+        definition is None
+        and role_arn is None
+        and not request.get("loggingConfiguration")
+        and not request.get("tracingConfiguration")
+    ):
         raise ValidationError(
             "Either the definition, the roleArn, the loggingConfiguration or the "
             "tracingConfiguration must be specified"
@@ -162,8 +173,11 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         row = get_state_machine(tx, arn)
         revision_uuid = str(uuid.uuid4())
         revision = tx.state_machines.add_revision(
-            arn, revision_uuid, definition if definition is not None else row["definition"],
-            role_arn or row["role_arn"], now,
+            arn,
+            revision_uuid,
+            definition if definition is not None else row["definition"],
+            role_arn or row["role_arn"],
+            now,
         )
         values: dict[str, Any] = {"revision_id": revision, "updated_at": now}
         if role_arn:
@@ -200,8 +214,12 @@ def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[st
         rows = tx.state_machines.page(after, limit + 1)
         out: dict[str, Any] = {
             "stateMachines": [
-                {"stateMachineArn": r["arn"], "name": r["name"], "type": r["type"],
-                 "creationDate": r["created_at"]}
+                {
+                    "stateMachineArn": r["arn"],
+                    "name": r["name"],
+                    "type": r["type"],
+                    "creationDate": r["created_at"],
+                }
                 for r in rows[:limit]
             ]
         }
@@ -220,9 +238,16 @@ def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]
     return {
         "result": "FAIL" if errors else "OK",
         "diagnostics": [
-            {k: v for k, v in
-             {"severity": d.severity, "code": d.code, "message": d.message, "location": d.location}.items()
-             if v is not None}
+            {
+                k: v
+                for k, v in {
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "location": d.location,
+                }.items()
+                if v is not None
+            }
             for d in diagnostics
         ],
         "truncated": False,

@@ -28,11 +28,15 @@ class ExecutionRepository:
     def insert(self, row: dict[str, Any]) -> int:
         """Insert an execution; returns its id."""
         result = self.conn.execute(insert(executions).values(**row))
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def get(self, arn: str) -> dict[str, Any] | None:
         """An execution by ARN."""
-        row = self.conn.execute(select(executions).where(executions.c.arn == arn)).mappings().first()
+        row = (
+            self.conn.execute(select(executions).where(executions.c.arn == arn)).mappings().first()
+        )
         return dict(row) if row else None
 
     def get_by_id(self, execution_id: int) -> dict[str, Any] | None:

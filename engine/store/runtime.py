@@ -68,9 +68,7 @@ class RuntimeRepository:
                 executions.c.status == "RUNNING",
             )
             .values(
-                runnable=case(
-                    (executions.c.resolution_count > applied_count, 1), else_=0
-                ),
+                runnable=case((executions.c.resolution_count > applied_count, 1), else_=0),
                 lease_owner=None,
                 lease_expires=None,
                 applied_count=applied_count,

@@ -15,7 +15,9 @@ class StateMachineRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add_revision(self, arn: str, revision_uuid: str, definition: str, role_arn: str, now: float) -> int:
+    def add_revision(
+        self, arn: str, revision_uuid: str, definition: str, role_arn: str, now: float
+    ) -> int:
         """Store a definition; returns the revision's id."""
         result = self.conn.execute(
             insert(state_machine_revisions).values(
@@ -26,7 +28,9 @@ class StateMachineRepository:
                 created_at=now,
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def insert(self, row: dict[str, Any]) -> None:
         """Insert a state machine row (a duplicate ARN raises IntegrityError)."""
@@ -62,7 +66,9 @@ class StateMachineRepository:
 
     def update(self, arn: str, **values: Any) -> None:
         """Change columns of a state machine."""
-        self.conn.execute(update(state_machines).where(state_machines.c.arn == arn).values(**values))
+        self.conn.execute(
+            update(state_machines).where(state_machines.c.arn == arn).values(**values)
+        )
 
     def delete(self, arn: str) -> None:
         """Remove a state machine (its revisions stay for executions that still run them)."""

@@ -16,7 +16,9 @@ CASES = load_cases(lambda c: not c.get("needs") or c["kind"] == "creation_failur
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceContext, EngineLoops]]:
+def engine(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServiceContext, EngineLoops]]:
     """One SQLite engine for all cases (each case uses its own state machine)."""
     ctx = make_context(f"sqlite:///{tmp_path_factory.mktemp('conf') / 'conformance.db'}")
     yield ctx, EngineLoops(ctx)

@@ -42,14 +42,18 @@ def normalise(value: Any) -> Any:
     return value
 
 
-def difference(expected: Any, actual: Any, path: str = "$", wild: tuple[str, ...] = ()) -> str | None:
+def difference(
+    expected: Any, actual: Any, path: str = "$", wild: tuple[str, ...] = ()
+) -> str | None:
     """None when ``actual`` matches ``expected`` ("$ANY", {"$match": regex}), else where not."""
     if expected == ANY:
         return None
     if isinstance(expected, dict) and set(expected) == {"$match"}:
-        texts = [actual] if isinstance(actual, str) else [
-            json.dumps(actual), json.dumps(actual, separators=(",", ":"))
-        ]
+        texts = (
+            [actual]
+            if isinstance(actual, str)
+            else [json.dumps(actual), json.dumps(actual, separators=(",", ":"))]
+        )
         if any(re.fullmatch(expected["$match"], t, re.S) for t in texts):
             return None
         return f"{path}: {actual!r} does not match {expected['$match']}"
@@ -103,7 +107,8 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
     name = f"conf-{uuid.uuid4().hex[:16]}"
     try:
         created = state_machines.create_state_machine(
-            ctx, "us-east-1",
+            ctx,
+            "us-east-1",
             {"name": name, "definition": json.dumps(case["definition"]), "roleArn": ROLE_ARN},
         )
     except ServiceError as err:
@@ -121,16 +126,24 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
         out.diff["status"] = "expected a creation failure"
         return out
     arn = executions.start_execution(
-        ctx, {"stateMachineArn": created["stateMachineArn"], "input": case.get("input") or "{}",
-              "name": name},
+        ctx,
+        {
+            "stateMachineArn": created["stateMachineArn"],
+            "input": case.get("input") or "{}",
+            "name": name,
+        },
     )["executionArn"]
     described = drive(ctx, loops, arn)
     diffs = []
     if described["status"] != expect["status"]:
-        diffs.append(f"status {described['status']} ({described.get('error')}: "
-                     f"{str(described.get('cause'))[:300]}) != {expect['status']}")
+        diffs.append(
+            f"status {described['status']} ({described.get('error')}: "
+            f"{str(described.get('cause'))[:300]}) != {expect['status']}"
+        )
     elif expect["status"] == "SUCCEEDED":
-        found = difference(expect.get("output"), normalise(described.get("output")), "$.output", wild)
+        found = difference(
+            expect.get("output"), normalise(described.get("output")), "$.output", wild
+        )
         if found:
             diffs.append(found)
     else:
@@ -150,8 +163,9 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
     actual = [normalise(e) for e in history["events"]]
     out.types = [e["type"] for e in expected_events] == [e["type"] for e in actual]
     if not out.types:
-        out.diff["types"] = (f"expected {[e['type'] for e in expected_events]}, "
-                             f"got {[e['type'] for e in actual]}")
+        out.diff["types"] = (
+            f"expected {[e['type'] for e in expected_events]}, got {[e['type'] for e in actual]}"
+        )
     found = difference(expected_events, actual, "$.events", wild)
     out.details = found is None
     if found:
@@ -159,7 +173,9 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
     return out
 
 
-def drive(ctx: ServiceContext, loops: EngineLoops, arn: str, max_steps: int = 200) -> dict[str, Any]:
+def drive(
+    ctx: ServiceContext, loops: EngineLoops, arn: str, max_steps: int = 200
+) -> dict[str, Any]:
     """Run an execution to its end, moving the injected clock to each next timer."""
     from engine.services import runtime
 

@@ -56,7 +56,10 @@ def _run_jsonata(interp: Interpreter, call: StateCall) -> Outcome:
     if chosen is None:
         if "Default" not in state:
             raise _no_match()
-        chosen = {"Next": state["Default"], **{k: state[k] for k in ("Assign", "Output") if k in state}}
+        chosen = {
+            "Next": state["Default"],
+            **{k: state[k] for k in ("Assign", "Output") if k in state},
+        }
     assigned = jsonata_assign(call, chosen["Assign"]) if "Assign" in chosen else None
     output = call.input
     if "Output" in chosen:
@@ -66,5 +69,3 @@ def _run_jsonata(interp: Interpreter, call: StateCall) -> Outcome:
 
 def _no_match() -> StatesError:
     return StatesError(ErrorName.NO_CHOICE_MATCHED, "No Matches!")
-
-

@@ -7,8 +7,8 @@ from typing import Any
 
 from engine.asl import paths
 from engine.asl.errors import ErrorName, StatesError
-from engine.asl.jsonvalue import encode
 from engine.asl.interpreter import Interpreter, Outcome, StateCall
+from engine.asl.jsonvalue import encode
 from engine.asl.states.common import jsonata_field, state_error
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from functools import partial
 from typing import Any
 
 from engine.asl import paths
@@ -21,9 +22,7 @@ from engine.asl.states.common import jsonata_field, state_error
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     """Run every item through the processor; the output is the array of results."""
-    return (yield from guarded(
-        interp, call, lambda: _attempt(interp, call), "MapStateFailed"
-    ))
+    return (yield from guarded(interp, call, lambda: _attempt(interp, call), "MapStateFailed"))
 
 
 def _type_name(value: Any) -> str:
@@ -44,7 +43,11 @@ def _items(interp: Interpreter, call: StateCall) -> tuple[list[Any], Any]:
         if "Items" in state:
             items = jsonata_field(call, "Items")
             if not isinstance(items, list):
-                raw = state["Items"].strip()[2:-2].strip() if isinstance(state["Items"], str) else state["Items"]
+                raw = (
+                    state["Items"].strip()[2:-2].strip()
+                    if isinstance(state["Items"], str)
+                    else state["Items"]
+                )
                 raise state_error(
                     call,
                     f"The JSONata expression '{raw}' specified for the field 'Items' returned an "
@@ -63,9 +66,7 @@ def _items(interp: Interpreter, call: StateCall) -> tuple[list[Any], Any]:
     value = paths.apply_input_path(state.get("InputPath", "$"), call.input, call.ctx)
     items = paths.read_path(state.get("ItemsPath", "$"), value, call.ctx)
     if not isinstance(items, list):
-        raise state_error(
-            call, f"Map state input must be an array but was: {encode(items)}"
-        )
+        raise state_error(call, f"Map state input must be an array but was: {encode(items)}")
     return items, value
 
 
@@ -83,7 +84,7 @@ def _number(interp: Interpreter, call: StateCall, field: str, value: Any, defaul
             kind = "number" if field == "ToleratedFailurePercentage" else "integer"
             raise state_error(
                 call,
-                f"The {field}Path field refers to value \"{shown}\" which is not a valid "
+                f'The {field}Path field refers to value "{shown}" which is not a valid '
                 f"{kind}: {path}",
             )
         return found
@@ -99,7 +100,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
         raise state_error(call, "ToleratedFailurePercentage must be between 0 and 100.")
     interp.emit(call.fiber, "MapStateStarted", {"length": len(items)})
-    processor = state.get("ItemProcessor") or state.get("Iterator")
+    processor: dict[str, Any] = state.get("ItemProcessor") or state["Iterator"]
     language = state.get("QueryLanguage", call.scope.query_language)
     limit = len(items) if not max_concurrency else int(max_concurrency)
     allowed_failures = _allowed_failures(len(items), tolerated_count, tolerated_pct)
@@ -112,12 +113,10 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         while next_index < len(items) and len(running) < limit:
             index = next_index
             next_index += 1
-            fiber = interp.spawn(
-                call.fiber,
-                lambda f, i=index: _iteration(
-                    interp, call, f, i, items[i], value, processor, language
-                ),
+            body = partial(
+                _iteration, interp, call, index, items[index], value, processor, language
             )
+            fiber = interp.spawn(call.fiber, body)
             running.append(fiber)
             fibers.append(fiber)
         if not running:
@@ -132,7 +131,11 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
                     for other in running:
                         interp.cancel(other)
                     assert fiber.error is not None
-                    if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
+                    if (
+                        allowed_failures > 0
+                        or tolerated_count is not None
+                        or tolerated_pct is not None
+                    ):
                         raise StatesError(
                             ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
                             "The specified tolerated failure threshold was exceeded",
@@ -156,12 +159,12 @@ def _allowed_failures(total: int, count: Any, pct: Any) -> int:
 def _iteration(
     interp: Interpreter,
     call: StateCall,
-    fiber: Fiber,
     index: int,
     item: Any,
     value: Any,
     processor: dict[str, Any],
     language: str,
+    fiber: Fiber,
 ) -> Generator[Any, Any, Any]:
     name = call.name
     interp.emit(fiber, "MapIterationStarted", {"index": index, "name": name})

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from functools import partial
 from typing import Any
 
 from engine.asl.fibers import Fiber
@@ -14,9 +15,13 @@ from engine.asl.states.common import jsonata_field
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     """Run the branches as child fibers; the first branch failure fails the state."""
-    return (yield from guarded(
-        interp, call, lambda: _attempt(interp, call), "ParallelStateFailed"
-    ))
+    return (yield from guarded(interp, call, lambda: _attempt(interp, call), "ParallelStateFailed"))
+
+
+def _branch(
+    interp: Interpreter, branch: dict[str, Any], value: Any, scope: Scope, fiber: Fiber
+) -> Generator[Any, Any, Any]:
+    return interp.run_program(fiber, branch, value, scope)
 
 
 def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
@@ -30,12 +35,8 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     branches: list[Fiber] = []
     for branch in state["Branches"]:
         scope = Scope(dict(call.scope.variables), branch.get("QueryLanguage", language))
-        branches.append(
-            interp.spawn(
-                call.fiber,
-                lambda fiber, b=branch, s=scope: interp.run_program(fiber, b, value, s),
-            )
-        )
+        body = partial(_branch, interp, branch, value, scope)
+        branches.append(interp.spawn(call.fiber, body))
     yield interp.join(branches)
     failed = next((f for f in branches if f.failed), None)
     if failed is not None:

@@ -30,9 +30,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     if call.jsonata:
         parameters = jsonata_field(call, "Arguments") if "Arguments" in state else None
         timeout = jsonata_field(call, "TimeoutSeconds") if "TimeoutSeconds" in state else None
-        heartbeat = (
-            jsonata_field(call, "HeartbeatSeconds") if "HeartbeatSeconds" in state else None
-        )
+        heartbeat = jsonata_field(call, "HeartbeatSeconds") if "HeartbeatSeconds" in state else None
     else:
         value = paths.apply_input_path(state.get("InputPath", "$"), call.input, call.ctx)
         parameters = value
@@ -64,7 +62,10 @@ def _seconds(call: StateCall, field: str, value: Any) -> int | None:
     if path_field in state:
         seconds = paths.read_path(state[path_field], value, call.ctx)
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-            raise state_error(call, f"The {path_field} field refers to value \"{seconds}\" "
-                              f"which is not a positive integer.")
+            raise state_error(
+                call,
+                f'The {path_field} field refers to value "{seconds}" '
+                f"which is not a positive integer.",
+            )
         return seconds
     return None

@@ -61,11 +61,16 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
             path = state["SecondsPath"]
             seconds = paths.read_path(path, value, call.ctx)
             if isinstance(seconds, bool) or not isinstance(seconds, int):
-                raise state_error(call, f"The SecondsPath parameter cannot be parsed as a long "
-                                  f"value: {path} == {_shown(seconds)}")
+                raise state_error(
+                    call,
+                    f"The SecondsPath parameter cannot be parsed as a long "
+                    f"value: {path} == {_shown(seconds)}",
+                )
             if seconds < 0:
-                raise state_error(call, f"The SecondsPath parameter references a negative "
-                                  f"value: {path} == {seconds}")
+                raise state_error(
+                    call,
+                    f"The SecondsPath parameter references a negative value: {path} == {seconds}",
+                )
             due = start + min(seconds, _MAX_WAIT_SECONDS)
         elif "Timestamp" in state:
             due = _timestamp(call, state["Timestamp"], "Timestamp", jsonata=False)
