@@ -205,7 +205,7 @@ class Interpreter:
                     "output": encode(outcome.output),
                     "outputDetails": {"truncated": False},
                 }
-                if outcome.assigned is not None:
+                if outcome.assigned:
                     details["assignedVariables"] = {
                         key: encode(val) for key, val in outcome.assigned.items()
                     }
@@ -224,9 +224,15 @@ class Interpreter:
         err.reported = True  # type: ignore[attr-defined]
         details: dict[str, Any] = {"cause": err.cause, "error": err.error}
         match = _FIELD_IN_CAUSE.search(err.cause)
-        if match:
-            details["location"] = match.group(1)
+        location = match.group(1) if match else getattr(err, "location", None)
+        if location is not None:
+            details["location"] = location
         details["state"] = call.name
+        if not hasattr(err, "location"):
+            # A failure while evaluating the state's expressions is recorded as linked to the
+            # event before the state was entered (the recorded AWS histories show this);
+            # a value rejected after evaluation (a Wait timestamp) links to the entry.
+            fiber.last_event_id = call.entered.previous_event_id
         self.emit(fiber, "EvaluationFailed", details)
 
     def report_failure(self, fiber: Fiber, call: StateCall, err: StatesError) -> None:

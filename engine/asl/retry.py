@@ -60,6 +60,7 @@ def guarded(
                     )
                     counts[retry_index] += 1
                     failed_at = interp.events[-1].timestamp
+                    call.fiber.last_event_id = interp.last_linked
                     if delay > 0:
                         yield interp.wait_until(failed_at + delay)
                     continue

@@ -123,5 +123,7 @@ def _timestamp(call: StateCall, stamp: Any, field: str, jsonata: bool) -> float:
             f"offset date-time format string: {stamp}"
         )
         error = ErrorName.QUERY_EVALUATION_ERROR if jsonata else ErrorName.RUNTIME
-        raise state_error(call, message, error)
+        failure = state_error(call, message, error)
+        failure.location = field  # type: ignore[attr-defined]
+        raise failure
     return due
