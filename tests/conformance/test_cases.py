@@ -1,9 +1,14 @@
 """The recorded AWS executions that need nothing but the interpreter, and every definition
-error, run in-process; see tests/support/conformance.py for the comparison rules."""
+error, run in-process; see tests/support/conformance.py for the comparison rules.
+
+Cases listed in known_failures.txt are expected to fail (with the reason noted there); every
+other case must pass on status and event types.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +18,11 @@ from tests.support.conformance import load_cases, run_case
 from workers.engine import EngineLoops
 
 CASES = load_cases(lambda c: not c.get("needs") or c["kind"] == "creation_failure")
+KNOWN = {
+    line.split("#")[0].strip()
+    for line in (Path(__file__).parent / "known_failures.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +35,14 @@ def engine(
     ctx.store.dispose()
 
 
+def test_cases_are_present() -> None:
+    assert len(CASES) >= 600, "the shared conformance cases are missing"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"][:150] for c in CASES])
 def test_case(engine: tuple[ServiceContext, EngineLoops], case: dict) -> None:
     ctx, loops = engine
+    if case["id"] in KNOWN:
+        pytest.xfail("known failure, see known_failures.txt")
     outcome = run_case(ctx, loops, case)
     assert outcome.passed, outcome.diff

@@ -25,34 +25,19 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     return (yield from guarded(interp, call, lambda: _attempt(interp, call), "MapStateFailed"))
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object" if isinstance(value, dict) else "array"
-
-
 def _items(interp: Interpreter, call: StateCall) -> tuple[list[Any], Any]:
     state = call.state
     if call.jsonata:
         if "Items" in state:
-            items = jsonata_field(call, "Items")
+            from engine.asl import jsonata
+
+            items = jsonata.evaluate_field(
+                state["Items"], "Items", call.states_binding(), call.ctx, expect="array"
+            )
             if not isinstance(items, list):
-                raw = (
-                    state["Items"].strip()[2:-2].strip()
-                    if isinstance(state["Items"], str)
-                    else state["Items"]
-                )
                 raise state_error(
                     call,
-                    f"The JSONata expression '{raw}' specified for the field 'Items' returned an "
-                    f"unexpected result type. Expected 'array', but was '{_type_name(items)}' "
-                    f"for value: {encode(items)}",
+                    f"Map state input must be an array but was: {encode(items)}",
                     ErrorName.QUERY_EVALUATION_ERROR,
                 )
             return items, call.input
