@@ -9,7 +9,9 @@ from engine.settings import Settings
 from engine.store.repository import Store
 
 
-def build(settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True) -> ServiceContext:
+def build(
+    settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True
+) -> ServiceContext:
     """A ready ServiceContext; upgrades the database schema first unless ``migrate`` is off."""
     settings = settings or Settings()
     if migrate:
@@ -30,3 +32,4 @@ def reset(ctx: ServiceContext) -> None:
     ctx.store.reset()
     if ctx.decider_cache is not None:
         ctx.decider_cache.entries.clear()
+    ctx.definition_cache.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ class ServiceContext:
     settings: Settings
     waker: Waker = field(default_factory=Waker)
     decider_cache: Any = None
+    definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
 
     @property
     def account(self) -> str:

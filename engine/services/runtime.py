@@ -22,20 +22,21 @@ from engine.services.executions import event_row
 
 log = logging.getLogger("stepwell.runtime")
 
-_definitions: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
 
 class VoidDecision(Exception):
     """The lease was lost or the history moved on; the decision is discarded."""
 
 
-def _definition(revision: dict[str, Any]) -> dict[str, Any]:
-    parsed = _definitions.get(revision["id"])
+def _definition(ctx: ServiceContext, revision: dict[str, Any]) -> dict[str, Any]:
+    # Parsed definitions are cached per context: revision ids are only unique per database.
+    cache: OrderedDict[int, dict[str, Any]] = ctx.definition_cache
+    parsed = cache.get(revision["id"])
     if parsed is None:
         parsed = parser.parse_definition(revision["definition"])
-        _definitions[revision["id"]] = parsed
-        while len(_definitions) > 256:
-            _definitions.popitem(last=False)
+        cache[revision["id"]] = parsed
+        while len(cache) > 256:
+            cache.popitem(last=False)
     return parsed
 
 
@@ -99,7 +100,7 @@ def _decide(
             start_time=row["start_date"],
             input=codec.loads(row["input"]),
         )
-        live = decider.start(_definition(revision), info, recorded, now)
+        live = decider.start(_definition(ctx, revision), info, recorded, now)
     resolutions = [
         decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
         for r in stored

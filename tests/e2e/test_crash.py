@@ -32,7 +32,8 @@ WAITING = {
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crash.db'}"
+        yield f"sqlite:///{tmp_path / 'crash.db'}"
+        return
     if not databases.postgres_available():
         if databases.require_postgres():
             pytest.fail("PostgreSQL required but unreachable")
@@ -90,7 +91,7 @@ def test_sigkill_midway_loses_nothing(database_url: str) -> None:
 
         server = ServerProcess(database_url, port=server.port).start()
         sfn = sfn_client(server.endpoint)
-        httpx.post(f"{server.endpoint}/_stepwell/clock", json={"advance": 700})
+        httpx.post(f"{server.endpoint}/_stepwell/clock", json={"advance": 2000})
         _wait_all(sfn, arns)
         _check_histories(sfn, arns)
         assert len(sfn.list_executions(stateMachineArn=sm, maxResults=1000)["executions"]) == 100
