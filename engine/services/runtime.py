@@ -23,7 +23,6 @@ from engine.services.executions import event_row
 log = logging.getLogger("stepwell.runtime")
 
 
-
 class VoidDecision(Exception):
     """The lease was lost or the history moved on; the decision is discarded."""
 
