@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from engine.services import runtime
+from engine.services import runtime, tasks
 from engine.services.context import ServiceContext, Waker
 
 log = logging.getLogger("stepwell.engine")
@@ -44,7 +44,7 @@ class EngineLoops:
     def run_until_idle(self, max_rounds: int = 10_000) -> None:
         """Decide and fire timers in this thread until nothing is runnable (tests, tools)."""
         for _ in range(max_rounds):
-            fired = runtime.fire_due_timers(self.ctx)
+            fired = runtime.fire_due_timers(self.ctx) + tasks.reap_overdue(self.ctx)
             ids = runtime.claim(self.ctx, self.owner)
             for execution_id in ids:
                 runtime.decide_one(self.ctx, self.owner, execution_id)
@@ -71,9 +71,11 @@ class EngineLoops:
             timeout = 1.0
             try:
                 runtime.fire_due_timers(self.ctx)
-                due = runtime.next_timer_due(self.ctx)
-                if due is not None:
-                    timeout = max(0.0, min(timeout, due - self.ctx.clock.now()))
+                tasks.reap_overdue(self.ctx)
+                dues = [runtime.next_timer_due(self.ctx), tasks.next_task_deadline(self.ctx)]
+                for due in dues:
+                    if due is not None:
+                        timeout = max(0.0, min(timeout, due - self.ctx.clock.now()))
             except Exception:
                 log.exception("timer step failed")
             if timeout > 0:

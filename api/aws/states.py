@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+
 from engine.errors import ServiceError
-from engine.services import executions, state_machines, tags
+from engine.services import activities, executions, state_machines, tags, tasks
 from engine.services.context import ServiceContext
 
 log = logging.getLogger("stepwell.aws.states")
@@ -38,6 +41,13 @@ OPERATIONS: dict[str, Any] = {
     "StopExecution": _plain(executions.stop_execution),
     "GetExecutionHistory": _plain(executions.get_execution_history),
     "DescribeStateMachineForExecution": _plain(executions.describe_state_machine_for_execution),
+    "CreateActivity": _region_aware(activities.create_activity),
+    "DescribeActivity": _plain(activities.describe_activity),
+    "DeleteActivity": _plain(activities.delete_activity),
+    "ListActivities": _plain(activities.list_activities),
+    "SendTaskSuccess": _plain(tasks.send_task_success),
+    "SendTaskFailure": _plain(tasks.send_task_failure),
+    "SendTaskHeartbeat": _plain(tasks.send_task_heartbeat),
     "TagResource": _plain(tags.tag_resource),
     "UntagResource": _plain(tags.untag_resource),
     "ListTagsForResource": _plain(tags.list_tags_for_resource),
@@ -60,3 +70,30 @@ def dispatch(
     if not isinstance(body, dict):
         raise ServiceError("Request body must be a JSON object", "SerializationException")
     return handler(ctx, region, body)
+
+
+# AWS: GetActivityTask "is a long poll: the service holds the HTTP connection open and responds
+# as soon as a task becomes available ... up to 60 seconds".
+ACTIVITY_POLL_SECONDS = 60.0
+# Other nodes sharing a PostgreSQL database schedule tasks without waking us: re-check this often.
+CROSS_NODE_RECHECK_SECONDS = 1.0
+
+
+async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
+    """GetActivityTask: wait (without polling the database in a loop) until a task is there."""
+    arn = body.get("activityArn")
+    worker = body.get("workerName") or ""
+    await run_in_threadpool(activities.check_activity, ctx, arn)
+    signals = tasks.signals(ctx)
+    deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
+    while True:
+        task = await run_in_threadpool(tasks.claim_activity_task, ctx, arn, worker)
+        if task is not None:
+            return task
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return {}
+        await signals.wait([f"activity:{arn}"], min(remaining, CROSS_NODE_RECHECK_SECONDS))
+
+
+ASYNC_OPERATIONS = {"GetActivityTask": get_activity_task}

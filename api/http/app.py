@@ -106,7 +106,13 @@ async def _json_call(
             "SerializationException", "Request body is not valid JSON", adapter.CONTENT_TYPE
         )
     try:
-        result = await run_in_threadpool(adapter.dispatch, ctx, operation, region, params)
+        if not isinstance(params, dict):
+            raise ServiceError("Request body must be a JSON object", "SerializationException")
+        special = getattr(adapter, "ASYNC_OPERATIONS", {}).get(operation)
+        if special is not None:
+            result = await special(ctx, params)
+        else:
+            result = await run_in_threadpool(adapter.dispatch, ctx, operation, region, params)
     except ServiceError as err:
         return protocol.json_error(
             err.code, err.message, adapter.CONTENT_TYPE, protocol.status_of(err)

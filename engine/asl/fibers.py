@@ -39,6 +39,13 @@ class Join:
 
 
 @dataclass
+class AwaitMore:
+    """Keep waiting on request ``seq`` after a progress report (a task that has started)."""
+
+    seq: int
+
+
+@dataclass
 class Yield:
     """Let other ready fibers run first (AWS interleaves concurrent branches state by state)."""
 
@@ -91,6 +98,7 @@ class Scheduler:
         self.pending: dict[int, tuple[Fiber, Request]] = {}
         self.request_seq = 0
         self.issued: list[Request] = []
+        self.requests: dict[int, Request] = {}
 
     def spawn(
         self, make_body: Callable[[Fiber], FiberBody], parent: Fiber | None, last_event_id: int
@@ -156,8 +164,14 @@ class Scheduler:
                 self.request_seq += 1
                 request = Request(self.request_seq, op.kind, op.payload)
                 self.issued.append(request)
+                self.requests[request.seq] = request
                 self.pending[request.seq] = (fiber, request)
                 fiber.waiting_on, fiber.request_seq = op, request.seq
+                return
+            if isinstance(op, AwaitMore):
+                request = self.requests[op.seq]
+                self.pending[op.seq] = (fiber, request)
+                fiber.waiting_on, fiber.request_seq = None, op.seq
                 return
             if isinstance(op, Yield):
                 if self._ready:

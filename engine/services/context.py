@@ -40,6 +40,7 @@ class ServiceContext:
     settings: Settings
     waker: Waker = field(default_factory=Waker)
     decider_cache: Any = None
+    task_signals: Any = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
 
     @property

@@ -260,6 +260,7 @@ def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, An
             [event_row(HistoryEvent(count + 1, previous, "ExecutionAborted", now, details))],
         )
         tx.runtime.drop_timers(row["id"])
+        tx.tasks.close_for_execution(row["id"])
         return {"stopDate": now}
 
     for _ in range(20):

@@ -17,6 +17,7 @@ from engine.asl import parser
 from engine.asl.interpreter import ExecutionInfo
 from engine.history import decider
 from engine.history.events import HistoryEvent
+from engine.services import tasks
 from engine.services.context import ServiceContext
 from engine.services.executions import event_row
 
@@ -107,7 +108,10 @@ def _decide(
     decision = decider.decide(live, row["event_count"], resolutions, row["request_seq"], now)
     new_count = row["event_count"] + len(decision.events)
 
+    wake_keys: list[str] = []
+
     def commit(tx: Any) -> None:
+        wake_keys.clear()
         values: dict[str, Any] = {"event_count": new_count, "request_seq": decision.request_seq}
         if decision.status != "RUNNING":
             values.update(
@@ -124,33 +128,23 @@ def _decide(
         tx.executions.append_events(execution_id, [event_row(e) for e in decision.events])
         if decision.status != "RUNNING":
             tx.runtime.drop_timers(execution_id)
+            tx.tasks.close_for_execution(execution_id)
             return
         timers = [(r.seq, float(r.payload["due"])) for r in decision.requests if r.kind == "timer"]
         tx.runtime.add_timers(execution_id, timers)
         for request in decision.requests:
             if request.kind == "task":
-                dispatch_task(tx, execution_id, request, now)
+                key = tasks.dispatch(tx, execution_id, request, now)
+                if key is not None:
+                    wake_keys.append(key)
 
     ctx.store.run(commit)
+    for key in wake_keys:
+        tasks.signals(ctx).notify(key)
     if decision.status == "RUNNING":
         cache.put(execution_id, new_count, live)
     else:
         cache.drop(execution_id)
-
-
-def dispatch_task(tx: Any, execution_id: int, request: Any, now: float) -> None:
-    """Hand a Task's work to whoever serves its resource.
-
-    No resource integration exists yet: the task fails at once as AWS fails a call to a
-    resource it cannot reach, so Retry and Catch still apply.
-    """
-    resource = request.payload.get("resource")
-    value = {
-        "status": "failed",
-        "error": "States.Runtime",
-        "cause": f"Stepwell does not serve the resource '{resource}' yet.",
-    }
-    tx.runtime.resolve(execution_id, request.seq, codec.dumps(value), now)
 
 
 def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:

@@ -19,6 +19,7 @@ from engine.store.database import make_engine
 from engine.store.executions import ExecutionRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
+from engine.store.tasks import TaskRepository
 
 
 class Conflict(Exception):
@@ -34,6 +35,7 @@ class Tx:
         self.executions = ExecutionRepository(conn)
         self.runtime = RuntimeRepository(conn)
         self.tags = TagRepository(conn)
+        self.tasks = TaskRepository(conn)
 
 
 class Store:

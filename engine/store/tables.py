@@ -126,3 +126,42 @@ tags = Table(
     Column("key", String(128), primary_key=True),
     Column("value", String(256), nullable=False),
 )
+
+# Work handed to the outside world by Task states: activity and function tasks that workers
+# poll for, and callbacks (.waitForTaskToken) that anyone holding the token may answer.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token", String(700), nullable=False, unique=True),
+    Column("execution_id", Id, nullable=False, index=True),
+    Column("request_seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("resource", String(600), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("worker_name", String(256), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("timeout_at", Float, nullable=True),
+    Column("heartbeat_seconds", Integer, nullable=True),
+    Column("heartbeat_at", Float, nullable=True),
+    Index("ix_tasks_poll", "kind", "resource", "status", "id"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(512), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Function names that task workers serve; a function nobody serves fails like a missing Lambda.
+functions = Table(
+    "functions",
+    metadata,
+    Column("name", String(140), primary_key=True),
+    Column("last_seen", Float, nullable=False),
+)

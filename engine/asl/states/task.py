@@ -1,23 +1,36 @@
 """Task: hands work to a resource outside the interpreter (ASL spec, "Task State").
 
-The interpreter only frames the call: it evaluates the parameters, records the scheduling
-events, yields ``Await("task")`` and turns the resolution into success or a States error. Who
-runs the task (an activity worker, a function worker, a service integration) is decided
-outside ``engine.asl``.
+The interpreter frames the call: it evaluates the parameters, records the scheduling events
+AWS records for the kind of resource (Activity*, LambdaFunction* or Task* events), yields
+``Await("task")`` and turns each answer into history: "started" (and "submitted") are progress,
+after which the fiber keeps waiting on the same request; "succeeded", "failed" and
+"timed_out" end the attempt. Who runs the task is decided outside ``engine.asl``.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Generator
 from typing import Any
 
 from engine.asl import paths
 from engine.asl.errors import ErrorName, StatesError
+from engine.asl.fibers import AwaitMore
 from engine.asl.interpreter import Interpreter, Outcome, StateCall, next_of
+from engine.asl.jsonvalue import encode
+from engine.asl.resources import Resource, classify
 from engine.asl.retry import guarded
 from engine.asl.states.common import jsonata_field, state_error
 
-DEFAULT_TIMEOUT_SECONDS = 99_999_999
+# Event type prefixes and what each kind adds to its events.
+_PREFIX = {"activity": "Activity", "function": "LambdaFunction", "service": "Task"}
+
+
+def task_token(execution_arn: str, seq: int) -> str:
+    """The token of the task a request creates: derived from the execution and the request
+    number, so replay reproduces the same ``$$.Task.Token``."""
+    raw = f"{execution_arn}#{seq}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
@@ -25,10 +38,21 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     return (yield from guarded(interp, call, lambda: _attempt(interp, call)))
 
 
+def _region(interp: Interpreter) -> str:
+    parts = interp.info.execution_arn.split(":")
+    return parts[3] if len(parts) > 3 else "us-east-1"
+
+
 def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     state = call.state
+    resource = classify(state["Resource"], _region(interp))
+    seq = interp.scheduler.request_seq + 1  # the number the Await below will get
+    token = task_token(interp.info.execution_arn, seq)
+    call.ctx.context_object = {**call.ctx.context_object, "Task": {"Token": token}}
     if call.jsonata:
         parameters = jsonata_field(call, "Arguments") if "Arguments" in state else None
+        if parameters is None:
+            parameters = call.input if resource.kind != "service" else {}
         timeout = jsonata_field(call, "TimeoutSeconds") if "TimeoutSeconds" in state else None
         heartbeat = jsonata_field(call, "HeartbeatSeconds") if "HeartbeatSeconds" in state else None
     else:
@@ -38,20 +62,105 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             parameters = paths.evaluate_payload(state["Parameters"], value, call.ctx)
         timeout = _seconds(call, "TimeoutSeconds", value)
         heartbeat = _seconds(call, "HeartbeatSeconds", value)
+    if resource.callback and timeout is None:
+        timeout = None  # a callback waits until answered (AWS: up to a year)
+    interp.emit(
+        call.fiber,
+        f"{_PREFIX.get(resource.kind, 'Task')}Scheduled",
+        _scheduled(resource, parameters, timeout, heartbeat),
+    )
     resolution = yield interp.await_task(
         call,
         {
-            "resource": state["Resource"],
+            "kind": resource.kind,
+            "resource": resource.arn,
+            "name": resource.name,
+            "service": resource.service,
+            "action": resource.action,
+            "pattern": resource.pattern,
             "parameters": parameters,
             "timeout": timeout,
             "heartbeat": heartbeat,
+            "token": token,
         },
     )
-    if resolution.get("status") != "succeeded":
-        raise StatesError(
-            resolution.get("error") or ErrorName.TASK_FAILED, resolution.get("cause") or ""
+    while True:
+        status = resolution.get("status")
+        if status in ("started", "submitted"):
+            _progress(interp, call, resource, status, resolution)
+            resolution = yield AwaitMore(seq)
+            continue
+        if status == "succeeded":
+            output = resolution.get("output")
+            interp.emit(
+                call.fiber,
+                f"{_PREFIX.get(resource.kind, 'Task')}Succeeded",
+                _with_service(
+                    resource, {"output": encode(output), "outputDetails": {"truncated": False}}
+                ),
+            )
+            return interp.finish(call, output, next_of(state))
+        error = resolution.get("error") or ErrorName.TASK_FAILED
+        cause = resolution.get("cause") or ""
+        suffix = "TimedOut" if status == "timed_out" else "Failed"
+        details: dict[str, Any] = {"error": error}
+        if cause or status != "timed_out":
+            details["cause"] = cause
+        interp.emit(
+            call.fiber,
+            f"{_PREFIX.get(resource.kind, 'Task')}{suffix}",
+            _with_service(resource, details),
         )
-    return interp.finish(call, resolution.get("output"), next_of(state))
+        raise StatesError(error, cause)
+
+
+def _scheduled(resource: Resource, parameters: Any, timeout: Any, heartbeat: Any) -> dict[str, Any]:
+    if resource.kind == "service":
+        details: dict[str, Any] = {
+            "resourceType": resource.service,
+            "resource": resource.action + (f".{resource.pattern}" if resource.pattern else ""),
+            "region": resource.region,
+            "parameters": encode(parameters),
+        }
+    else:
+        details = {
+            "resource": resource.arn,
+            "input": encode(parameters),
+            "inputDetails": {"truncated": False},
+        }
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = heartbeat
+    return details
+
+
+def _with_service(resource: Resource, details: dict[str, Any]) -> dict[str, Any]:
+    if resource.kind != "service":
+        return details
+    name = resource.action + (f".{resource.pattern}" if resource.pattern else "")
+    return {"resourceType": resource.service, "resource": name, **details}
+
+
+def _progress(
+    interp: Interpreter, call: StateCall, resource: Resource, status: str, res: dict[str, Any]
+) -> None:
+    if status == "submitted":
+        output = res.get("output")
+        interp.emit(
+            call.fiber,
+            "TaskSubmitted",
+            _with_service(
+                resource, {"output": encode(output), "outputDetails": {"truncated": False}}
+            ),
+        )
+        return
+    if resource.kind == "activity":
+        interp.emit(call.fiber, "ActivityStarted", {"workerName": res.get("worker") or ""})
+    elif resource.kind == "function":
+        interp.emit(call.fiber, "LambdaFunctionStarted", None)
+    else:
+        interp.emit(call.fiber, "TaskStarted", _with_service(resource, {}))
 
 
 def _seconds(call: StateCall, field: str, value: Any) -> int | None:

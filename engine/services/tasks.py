@@ -1,0 +1,280 @@
+"""Task use cases: dispatching a Task state's work, workers claiming it, answers by token.
+
+A task's outcome reaches its execution as a *resolution* (see engine.history.decider), written
+in the same transaction that closes the task, so an answer is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from engine import codec
+from engine.errors import NotFound, ServiceError, ValidationError
+from engine.services.context import ServiceContext
+
+MAX_OUTPUT_BYTES = 262_144
+
+
+class TaskDoesNotExist(NotFound):
+    """AWS: TaskDoesNotExist."""
+
+    code = "TaskDoesNotExist"
+    kind = "invalid"
+
+
+class TaskTimedOut(ServiceError):
+    """AWS: TaskTimedOut (the task was already closed)."""
+
+    code = "TaskTimedOut"
+
+
+class InvalidTaskToken(ServiceError):
+    """AWS: InvalidToken."""
+
+    code = "InvalidToken"
+
+
+class InvalidOutput(ServiceError):
+    """AWS: InvalidOutput."""
+
+    code = "InvalidOutput"
+
+
+class TaskSignals:
+    """Wakes long-polling workers as soon as a task for them is scheduled.
+
+    Async waiters on the HTTP event loop and the thread that commits a task meet here;
+    ``notify`` is safe to call from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def notify(self, key: str) -> None:
+        """Wake every waiter on ``key``."""
+        with self._lock:
+            waiters = list(self._waiters.get(key, ()))
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, keys: list[str], timeout: float) -> None:
+        """Wait until one of ``keys`` is notified or ``timeout`` passes."""
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        entry = (loop, event)
+        with self._lock:
+            for key in keys:
+                self._waiters.setdefault(key, set()).add(entry)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                for key in keys:
+                    self._waiters.get(key, set()).discard(entry)
+
+
+def signals(ctx: ServiceContext) -> TaskSignals:
+    """The context's TaskSignals (created on first use)."""
+    if ctx.task_signals is None:
+        ctx.task_signals = TaskSignals()
+    return ctx.task_signals
+
+
+# --- dispatch (inside the decider's commit) --------------------------------------------------
+def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None:
+    """Create the task row a Task state's request needs, or answer it at once when no one
+    can serve it. Returns the long-poll key to notify once the transaction commits."""
+    payload = request.payload
+    kind, token = payload["kind"], payload["token"]
+    timeout, heartbeat = payload.get("timeout"), payload.get("heartbeat")
+    row = {
+        "token": token,
+        "execution_id": execution_id,
+        "request_seq": request.seq,
+        "input": codec.dumps(payload.get("parameters")),
+        "status": "SCHEDULED",
+        "created_at": now,
+        "timeout_at": now + timeout if timeout else None,
+        "heartbeat_seconds": heartbeat,
+    }
+    if kind == "activity":
+        if tx.tasks.activity(payload["resource"]) is None:
+            _resolve(
+                tx,
+                execution_id,
+                request.seq,
+                now,
+                status="failed",
+                error="States.Runtime",
+                cause=f"Activity does not exist: '{payload['resource']}'",
+            )
+            return None
+        tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
+        return f"activity:{payload['resource']}"
+    if payload.get("pattern") == "waitForTaskToken":
+        # A callback: the integration is not called by us; whoever holds the token answers.
+        tx.tasks.insert(
+            {
+                **row,
+                "kind": "callback",
+                "resource": payload["resource"],
+                "status": "STARTED",
+                "started_at": now,
+                "heartbeat_at": now + heartbeat if heartbeat else None,
+            }
+        )
+        _resolve(tx, execution_id, request.seq, now, status="started")
+        return None
+    _resolve(
+        tx,
+        execution_id,
+        request.seq,
+        now,
+        status="failed",
+        error="States.Runtime",
+        cause=f"Stepwell does not serve the resource '{payload['resource']}' yet.",
+    )
+    return None
+
+
+def _resolve(tx: Any, execution_id: int, seq: int, now: float, **value: Any) -> None:
+    tx.runtime.resolve(execution_id, seq, codec.dumps(value), now)
+
+
+# --- workers ----------------------------------------------------------------------------------
+def claim_activity_task(
+    ctx: ServiceContext, activity_arn: str, worker: str
+) -> dict[str, Any] | None:
+    """Give the oldest scheduled task of an activity to a worker (records ActivityStarted)."""
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any] | None:
+        if tx.tasks.activity(activity_arn) is None:
+            from engine.services.activities import ActivityDoesNotExist
+
+            raise ActivityDoesNotExist(f"Activity Does Not Exist: '{activity_arn}'")
+        task = tx.tasks.claim("activity", [activity_arn], worker, now)
+        if task is None:
+            return None
+        _resolve(
+            tx, task["execution_id"], task["request_seq"], now, status="started", worker=worker
+        )
+        return {"taskToken": task["token"], "input": task["input"]}
+
+    result = ctx.store.run(work)
+    if result is not None:
+        ctx.waker.wake()
+    return result
+
+
+def _open_task(tx: Any, token: Any) -> dict[str, Any]:
+    if not isinstance(token, str) or not 1 <= len(token) <= 2048:
+        raise InvalidTaskToken("Invalid token")
+    task = tx.tasks.by_token(token)
+    if task is None:
+        raise TaskDoesNotExist("Task does not exist anymore")
+    if task["status"] == "DONE":
+        raise TaskTimedOut("Task Timed Out")
+    return task
+
+
+def send_task_success(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """SendTaskSuccess: the task's output becomes the Task state's result."""
+    output = request.get("output")
+    if not isinstance(output, str):
+        raise ValidationError(
+            "1 validation error detected: Value null at 'output' failed to "
+            "satisfy constraint: Member must not be null"
+        )
+    if len(output.encode()) > MAX_OUTPUT_BYTES:
+        raise InvalidOutput("Output exceeds the maximum size of 262144 bytes")
+    try:
+        value = codec.loads(output)
+    except ValueError as exc:
+        raise InvalidOutput(f"Invalid Output: '{output}'") from exc
+    return _answer(ctx, request.get("taskToken"), status="succeeded", output=value)
+
+
+def send_task_failure(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """SendTaskFailure: the Task state fails with this error and cause."""
+    return _answer(
+        ctx,
+        request.get("taskToken"),
+        status="failed",
+        error=request.get("error") or "",
+        cause=request.get("cause") or "",
+    )
+
+
+def _answer(ctx: ServiceContext, token: Any, **value: Any) -> dict[str, Any]:
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        task = _open_task(tx, token)
+        if not tx.tasks.finish(task["id"]):
+            raise TaskTimedOut("Task Timed Out")
+        if task["kind"] == "activity" and task["status"] == "SCHEDULED":
+            _resolve(
+                tx, task["execution_id"], task["request_seq"], now, status="started", worker=""
+            )
+        _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
+        return {}
+
+    result = ctx.store.run(work)
+    ctx.waker.wake()
+    return result
+
+
+def send_task_heartbeat(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """SendTaskHeartbeat: the task is alive; its heartbeat deadline moves forward."""
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        task = _open_task(tx, request.get("taskToken"))
+        tx.tasks.heartbeat(task["id"], now, task["heartbeat_seconds"])
+        return {}
+
+    return ctx.store.run(work)
+
+
+def reap_overdue(ctx: ServiceContext, limit: int = 200) -> int:
+    """Close tasks past their TimeoutSeconds or HeartbeatSeconds with States.Timeout or
+    States.HeartbeatTimeout; returns how many."""
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> int:
+        overdue = tx.tasks.overdue(now, limit)
+        for task in overdue:
+            if not tx.tasks.finish(task["id"]):
+                continue
+            heartbeat = (
+                task["heartbeat_at"] is not None
+                and task["heartbeat_at"] <= now
+                and (task["timeout_at"] is None or task["heartbeat_at"] < task["timeout_at"])
+            )
+            error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
+            _resolve(
+                tx,
+                task["execution_id"],
+                task["request_seq"],
+                now,
+                status="timed_out",
+                error=error,
+                cause="",
+            )
+        return len(overdue)
+
+    reaped = ctx.store.run(work)
+    if reaped:
+        ctx.waker.wake()
+    return reaped
+
+
+def next_task_deadline(ctx: ServiceContext) -> float | None:
+    """The earliest open task deadline."""
+    return ctx.store.run(lambda tx: tx.tasks.next_deadline())

@@ -1,0 +1,161 @@
+"""Activities over the wire with boto3: workers long-poll, answer by token, time out."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support.server import sfn_client, thread_server
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+
+
+@pytest.fixture
+def endpoint(ctx: Any) -> Iterator[str]:
+    with thread_server(ctx) as url:
+        yield url
+
+
+@pytest.fixture
+def sfn(endpoint: str) -> Any:
+    return sfn_client(endpoint)
+
+
+def machine(sfn: Any, name: str, state: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
+    definition = {"StartAt": "Work", "States": {"Work": state, **(extra or {})}}
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                    roleArn=ROLE)["stateMachineArn"]
+
+
+def finish(sfn: Any, arn: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.02)
+    return described
+
+
+def types(sfn: Any, arn: str) -> list[str]:
+    return [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
+
+
+def test_activity_round_trip_and_long_poll(sfn: Any) -> None:
+    activity = sfn.create_activity(name="greeter")["activityArn"]
+    assert sfn.describe_activity(activityArn=activity)["name"] == "greeter"
+    assert [a["name"] for a in sfn.list_activities()["activities"]] == ["greeter"]
+    sm = machine(sfn, "act", {"Type": "Task", "Resource": activity, "End": True})
+    got: dict[str, Any] = {}
+    poller = threading.Thread(
+        target=lambda: got.update(sfn.get_activity_task(activityArn=activity, workerName="w1"))
+    )
+    poller.start()  # waiting before the task exists: it must be woken, not time out
+    time.sleep(0.2)
+    ex = sfn.start_execution(stateMachineArn=sm, input='{"who": "world"}')["executionArn"]
+    poller.join(30)
+    assert json.loads(got["input"]) == {"who": "world"}
+    sfn.send_task_heartbeat(taskToken=got["taskToken"])
+    sfn.send_task_success(taskToken=got["taskToken"], output='{"hello": "world"}')
+    described = finish(sfn, ex)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"hello": "world"}
+    history = sfn.get_execution_history(executionArn=ex)["events"]
+    assert [e["type"] for e in history] == [
+        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+        "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
+    ]
+    assert history[3]["activityStartedEventDetails"]["workerName"] == "w1"
+    with pytest.raises(ClientError) as err:
+        sfn.send_task_success(taskToken=got["taskToken"], output="{}")
+    assert err.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_failure_is_caught(sfn: Any) -> None:
+    activity = sfn.create_activity(name="flaky")["activityArn"]
+    sm = machine(
+        sfn, "catching",
+        {"Type": "Task", "Resource": activity, "End": True,
+         "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Handled"}]},
+        {"Handled": {"Type": "Pass", "End": True}},
+    )
+    ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w")
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Boom", cause="it broke")
+    described = finish(sfn, ex)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"err": {"Error": "Boom", "Cause": "it broke"}}
+    assert "ActivityFailed" in types(sfn, ex)
+
+
+def test_heartbeat_timeout_then_retry_on_another_worker(sfn: Any, endpoint: str) -> None:
+    activity = sfn.create_activity(name="slow")["activityArn"]
+    sm = machine(sfn, "hb", {
+        "Type": "Task", "Resource": activity, "HeartbeatSeconds": 10, "End": True,
+        "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1,
+                   "MaxAttempts": 1}],
+    })
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    lost = sfn.get_activity_task(activityArn=activity, workerName="dies")
+    assert lost["taskToken"]
+    httpx.post(f"{endpoint}/_stepwell/clock", json={"advance": 11})  # no heartbeat came
+    deadline = time.time() + 10
+    while "ActivityTimedOut" not in types(sfn, ex) and time.time() < deadline:
+        time.sleep(0.05)
+    httpx.post(f"{endpoint}/_stepwell/clock", json={"advance": 2})  # the retry back-off
+    second = sfn.get_activity_task(activityArn=activity, workerName="survivor")
+    sfn.send_task_success(taskToken=second["taskToken"], output='"done"')
+    described = finish(sfn, ex)
+    assert described["status"] == "SUCCEEDED" and described["output"] == '"done"'
+    history = types(sfn, ex)
+    assert history.count("ActivityScheduled") == 2 and history.count("ActivityTimedOut") == 1
+    with pytest.raises(ClientError) as err:
+        sfn.send_task_success(taskToken=lost["taskToken"], output="{}")
+    assert err.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_bad_tokens_and_unknown_activity(sfn: Any, endpoint: str) -> None:
+    with pytest.raises(ClientError) as err:
+        sfn.send_task_success(taskToken="nope", output="{}")
+    assert err.value.response["Error"]["Code"] == "TaskDoesNotExist"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    raw = httpx.post(endpoint, json={"taskToken": 12, "output": "{}"}, headers={
+        "X-Amz-Target": "AWSStepFunctions.SendTaskSuccess",
+        "Content-Type": "application/x-amz-json-1.0"})
+    assert raw.status_code == 400 and raw.json()["__type"] == "InvalidToken"
+    missing = "arn:aws:states:us-east-1:123456789012:activity:missing"
+    with pytest.raises(ClientError) as err:
+        sfn.get_activity_task(activityArn=missing)
+    assert err.value.response["Error"]["Code"] == "ActivityDoesNotExist"
+    activity = sfn.create_activity(name="x")["activityArn"]
+    sfn.delete_activity(activityArn=activity)
+    assert sfn.list_activities()["activities"] == []
+
+
+def test_wait_for_task_token_callback(sfn: Any) -> None:
+    sm = machine(sfn, "cb", {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "http://example/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+        "End": True,
+    })
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    deadline = time.time() + 10
+    token = None
+    while token is None and time.time() < deadline:
+        for event in sfn.get_execution_history(executionArn=ex)["events"]:
+            if event["type"] == "TaskScheduled":
+                params = json.loads(event["taskScheduledEventDetails"]["parameters"])
+                token = params["MessageBody"]["token"]
+        time.sleep(0.02)
+    assert token
+    sfn.send_task_success(taskToken=token, output='{"answer": 42}')
+    described = finish(sfn, ex)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"answer": 42}
