@@ -90,9 +90,10 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
             media_type="application/json",
         )
 
-    from api.http import rest
+    from api.http import rest, workers
 
     app.include_router(rest.router(ctx))
+    app.include_router(workers.router(ctx))
     return app
 
 

@@ -63,6 +63,9 @@ class StatesError(Exception):
 # terminal (AWS error handling guide: "States.ALL ... does not catch States.DataLimitExceeded
 # or States.Runtime").
 _NOT_CAUGHT_BY_ALL = {ErrorName.DATA_LIMIT_EXCEEDED.value, ErrorName.RUNTIME.value}
+# States.TaskFailed "acts as a wildcard that matches any known error name except for
+# States.Timeout" (AWS error handling guide); the terminal errors stay uncaught as for ALL.
+_NOT_CAUGHT_BY_TASK_FAILED = _NOT_CAUGHT_BY_ALL | {ErrorName.TIMEOUT.value}
 
 
 def error_matches(error_equals: list[str], error: str) -> bool:
@@ -71,5 +74,7 @@ def error_matches(error_equals: list[str], error: str) -> bool:
         if name == error:
             return True
         if name == ErrorName.ALL and error not in _NOT_CAUGHT_BY_ALL:
+            return True
+        if name == ErrorName.TASK_FAILED and error not in _NOT_CAUGHT_BY_TASK_FAILED:
             return True
     return False

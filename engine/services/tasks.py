@@ -7,7 +7,9 @@ in the same transaction that closes the task, so an answer is applied exactly on
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import uuid
 from typing import Any
 
 from engine import codec
@@ -116,6 +118,33 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
             return None
         tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
         return f"activity:{payload['resource']}"
+    function = _function_call(payload)
+    if function is not None:
+        name, task_input, mode = function
+        if not tx.tasks.function_known(name):
+            region = payload.get("region") or "us-east-1"
+            _resolve(
+                tx,
+                execution_id,
+                request.seq,
+                now,
+                status="failed",
+                error="Lambda.ResourceNotFoundException",
+                cause=f"Function not found: arn:aws:lambda:{region}:{payload.get('account')}"
+                f":function:{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error "
+                f"Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
+            )
+            return None
+        tx.tasks.insert(
+            {
+                **row,
+                "kind": mode,
+                "resource": name,
+                "target": payload["resource"],
+                "input": codec.dumps(task_input),
+            }
+        )
+        return f"function:{name}"
     if payload.get("pattern") == "waitForTaskToken":
         # A callback: the integration is not called by us; whoever holds the token answers.
         tx.tasks.insert(
@@ -139,6 +168,27 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
         error="States.Runtime",
         cause=f"Stepwell does not serve the resource '{payload['resource']}' yet.",
     )
+    return None
+
+
+def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:
+    """(function name, event, mode) when the task invokes a function served by workers:
+    mode "function" for a plain Lambda ARN, "invoke" for arn:aws:states:::lambda:invoke."""
+    if payload["kind"] == "function":
+        return payload["name"], payload.get("parameters"), "function"
+    if (
+        payload["kind"] == "service"
+        and payload.get("service") == "lambda"
+        and payload.get("action") == "invoke"
+        and payload.get("pattern") == ""
+    ):
+        params = payload.get("parameters") or {}
+        name = str(params.get("FunctionName", ""))
+        if name.startswith("arn:"):
+            name = name.split(":function:", 1)[-1]
+        name = name.split(":", 1)[0]
+        event = params.get("Payload")
+        return name, {} if event is None else event, "invoke"
     return None
 
 
@@ -170,6 +220,116 @@ def claim_activity_task(
     if result is not None:
         ctx.waker.wake()
     return result
+
+
+def poll(
+    ctx: ServiceContext, worker: str, activity_arns: list[str], function_names: list[str]
+) -> dict[str, Any] | None:
+    """A worker asks for one task of its activities or functions (announcing the functions)."""
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any] | None:
+        if function_names:
+            tx.tasks.announce_functions(function_names, now)
+        for kind, resources in (
+            ("activity", activity_arns),
+            ("function", function_names),
+            ("invoke", function_names),
+        ):
+            if not resources:
+                continue
+            task = tx.tasks.claim(kind, resources, worker, now)
+            if task is not None:
+                _resolve(
+                    tx,
+                    task["execution_id"],
+                    task["request_seq"],
+                    now,
+                    status="started",
+                    worker=worker,
+                )
+                return {
+                    "taskToken": task["token"],
+                    "input": task["input"],
+                    "kind": "activity" if kind == "activity" else "function",
+                    "resource": task["resource"],
+                }
+        return None
+
+    result = ctx.store.run(work)
+    if result is not None:
+        ctx.waker.wake()
+    return result
+
+
+def complete_function(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """A function worker's answer: the raw response body (``payload``) or an error
+    (``error`` = the exception type, ``cause`` = the error document)."""
+    now = ctx.clock.now()
+    token = request.get("taskToken")
+
+    def work(tx: Any) -> dict[str, Any]:
+        task = _open_task(tx, token)
+        if not tx.tasks.finish(task["id"]):
+            raise TaskTimedOut("Task Timed Out")
+        value = _function_outcome(tx, task, request)
+        _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
+        return {}
+
+    result = ctx.store.run(work)
+    ctx.waker.wake()
+    return result
+
+
+def _function_outcome(tx: Any, task: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    invoke = task["kind"] == "invoke"
+    if "error" in request and request["error"] is not None:
+        cause = request.get("cause")
+        if not isinstance(cause, str):
+            # Step Functions shows the error document compactly for lambda:invoke and as the
+            # Python runtime encoded it for a plain function ARN (conformance/LAMBDAS.md).
+            cause = codec.dumps(cause) if invoke else json.dumps(cause)
+        return {"status": "failed", "error": str(request["error"]), "cause": cause}
+    body = request.get("payload")
+    body = "null" if body is None else str(body)
+    size = len(body.encode())
+    if size > MAX_OUTPUT_BYTES:
+        subject = "lambda" if invoke else task["target"]
+        return {
+            "status": "failed",
+            "error": "States.DataLimitExceeded",
+            "cause": f"The state/task '{subject}' returned a result with a size exceeding "
+            "the maximum number of bytes service limit.",
+        }
+    try:
+        payload = codec.loads(body)
+    except ValueError:
+        payload = body
+    if not invoke:
+        return {"status": "succeeded", "output": payload}
+    request_id = str(uuid.uuid4())
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(size),
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "status": "succeeded",
+        "output": {
+            "ExecutedVersion": "$LATEST",
+            "Payload": payload,
+            "SdkHttpMetadata": {
+                "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                "HttpHeaders": headers,
+                "HttpStatusCode": 200,
+            },
+            "SdkResponseMetadata": {"RequestId": request_id},
+            "StatusCode": 200,
+        },
+    }
 
 
 def _open_task(tx: Any, token: Any) -> dict[str, Any]:

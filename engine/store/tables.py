@@ -138,6 +138,8 @@ tasks = Table(
     Column("request_seq", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("resource", String(600), nullable=False),
+    # The Task state's Resource ARN as written (the resource above is what workers poll for).
+    Column("target", String(600), nullable=True),
     Column("input", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("worker_name", String(256), nullable=True),

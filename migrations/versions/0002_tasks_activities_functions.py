@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 13:08:51.962156
+Create Date: 2026-11-28 13:12:47.995826
 """
 from alembic import op
 import sqlalchemy as sa
@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('request_seq', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('resource', sa.String(length=600), nullable=False),
+    sa.Column('target', sa.String(length=600), nullable=True),
     sa.Column('input', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('worker_name', sa.String(length=256), nullable=True),

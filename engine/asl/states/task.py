@@ -82,6 +82,8 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             "timeout": timeout,
             "heartbeat": heartbeat,
             "token": token,
+            "region": resource.region,
+            "account": interp.info.execution_arn.split(":")[4],
         },
     )
     while True:
