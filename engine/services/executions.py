@@ -59,7 +59,7 @@ def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
     arns.parse(sm_arn, "stateMachine")
     name = request.get("name") or str(uuid.uuid4())
     arns.check_name(name)
-    input_text = request.get("input") if request.get("input") is not None else "{}"
+    input_text: str = request["input"] if request.get("input") is not None else "{}"
     value = parse_input(input_text)
     now = ctx.clock.now()
     arn = arns.execution_arn(sm_arn, name)
@@ -71,37 +71,56 @@ def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
             if existing["status"] == "RUNNING" and existing["input"] == input_text:
                 return {"executionArn": arn, "startDate": existing["start_date"]}
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        execution_id = tx.executions.insert(
-            {
-                "arn": arn,
-                "state_machine_arn": sm_arn,
-                "revision_id": machine["revision_id"],
-                "name": name,
-                "status": "RUNNING",
-                "input": input_text,
-                "start_date": now,
-                "trace_header": request.get("traceHeader"),
-                "runnable": 1,
-                "event_count": 1,
-            }
+        insert_execution(
+            tx, machine, arn, name, input_text, value, now, trace_header=request.get("traceHeader")
         )
-        started = HistoryEvent(
-            1,
-            0,
-            "ExecutionStarted",
-            now,
-            {
-                "input": codec.dumps(value),
-                "inputDetails": {"truncated": False},
-                "roleArn": machine["role_arn"],
-            },
-        )
-        tx.executions.append_events(execution_id, [event_row(started)])
         return {"executionArn": arn, "startDate": now}
 
     result = ctx.store.run(work)
     ctx.waker.wake()
     return result
+
+
+def insert_execution(
+    tx: Any,
+    machine: dict[str, Any],
+    arn: str,
+    name: str,
+    input_text: str,
+    value: Any,
+    now: float,
+    trace_header: str | None = None,
+    parent: tuple[int, int, str] | None = None,
+) -> int:
+    """Write a new execution, its ExecutionStarted event and its runnable mark."""
+    row: dict[str, Any] = {
+        "arn": arn,
+        "state_machine_arn": machine["arn"],
+        "revision_id": machine["revision_id"],
+        "name": name,
+        "status": "RUNNING",
+        "input": input_text,
+        "start_date": now,
+        "trace_header": trace_header,
+        "runnable": 1,
+        "event_count": 1,
+    }
+    if parent is not None:
+        row.update(parent_id=parent[0], parent_request_seq=parent[1], parent_pattern=parent[2])
+    execution_id = tx.executions.insert(row)
+    started = HistoryEvent(
+        1,
+        0,
+        "ExecutionStarted",
+        now,
+        {
+            "input": codec.dumps(value),
+            "inputDetails": {"truncated": False},
+            "roleArn": machine["role_arn"],
+        },
+    )
+    tx.executions.append_events(execution_id, [event_row(started)])
+    return execution_id
 
 
 def event_row(event: HistoryEvent) -> dict[str, Any]:
@@ -235,32 +254,8 @@ def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, An
         row = get_execution(tx, request.get("executionArn"))
         if row["status"] != "RUNNING":
             return {"stopDate": row["stop_date"] or now}
-        count = row["event_count"]
-        details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-        ended = tx.executions.set_terminal(
-            row["id"],
-            count,
-            {
-                "status": "ABORTED",
-                "stop_date": now,
-                "error": error,
-                "cause": cause,
-                "event_count": count + 1,
-                "runnable": 0,
-                "lease_owner": None,
-                "lease_expires": None,
-            },
-        )
-        if not ended:
+        if not abort(tx, row, now, error, cause):
             raise ConcurrentChange()
-        last = tx.executions.events(row["id"], after_id=count - 1) if count else []
-        previous = last[-1]["event_id"] if last else 0
-        tx.executions.append_events(
-            row["id"],
-            [event_row(HistoryEvent(count + 1, previous, "ExecutionAborted", now, details))],
-        )
-        tx.runtime.drop_timers(row["id"])
-        tx.tasks.close_for_execution(row["id"])
         return {"stopDate": now}
 
     for _ in range(20):
@@ -269,6 +264,43 @@ def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, An
         except ConcurrentChange:
             continue
     raise ConcurrentChange()
+
+
+def abort(
+    tx: Any, row: dict[str, Any], now: float, error: str | None = None, cause: str | None = None
+) -> bool:
+    """End a running execution as ABORTED with an ExecutionAborted event, answer its parent,
+    and abort its running children. False if its history moved on meanwhile."""
+    from engine.services import nested
+
+    count = row["event_count"]
+    ended = tx.executions.set_terminal(
+        row["id"],
+        count,
+        {
+            "status": "ABORTED",
+            "stop_date": now,
+            "error": error,
+            "cause": cause,
+            "event_count": count + 1,
+            "runnable": 0,
+            "lease_owner": None,
+            "lease_expires": None,
+        },
+    )
+    if not ended:
+        return False
+    details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+    aborted = HistoryEvent(count + 1, count, "ExecutionAborted", now, details)
+    tx.executions.append_events(row["id"], [event_row(aborted)])
+    tx.runtime.drop_timers(row["id"])
+    tx.tasks.close_for_execution(row["id"])
+    nested.execution_ended(
+        tx, {**row, "status": "ABORTED", "stop_date": now, "error": error, "cause": cause}, now
+    )
+    for child in tx.executions.running_children(row["id"]):
+        abort(tx, child, now)
+    return True
 
 
 class ConcurrentChange(Exception):

@@ -17,7 +17,7 @@ from engine.asl import parser
 from engine.asl.interpreter import ExecutionInfo
 from engine.history import decider
 from engine.history.events import HistoryEvent
-from engine.services import tasks
+from engine.services import executions, nested, tasks
 from engine.services.context import ServiceContext
 from engine.services.executions import event_row
 
@@ -129,6 +129,10 @@ def _decide(
         if decision.status != "RUNNING":
             tx.runtime.drop_timers(execution_id)
             tx.tasks.close_for_execution(execution_id)
+            ended = {**row, **values}
+            nested.execution_ended(tx, ended, now)
+            for child in tx.executions.running_children(execution_id):
+                executions.abort(tx, child, now)
             return
         timers = [(r.seq, float(r.payload["due"])) for r in decision.requests if r.kind == "timer"]
         tx.runtime.add_timers(execution_id, timers)
@@ -141,6 +145,8 @@ def _decide(
     ctx.store.run(commit)
     for key in wake_keys:
         tasks.signals(ctx).notify(key)
+    if wake_keys or (decision.status != "RUNNING" and row.get("parent_id") is not None):
+        ctx.waker.wake()
     if decision.status == "RUNNING":
         cache.put(execution_id, new_count, live)
     else:

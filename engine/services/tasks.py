@@ -118,6 +118,11 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
             return None
         tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
         return f"activity:{payload['resource']}"
+    from engine.services import nested
+
+    if nested.is_start_execution(payload) and payload.get("pattern") != "waitForTaskToken":
+        nested.start_child(tx, execution_id, request, now)
+        return "decider"
     function = _function_call(payload)
     if function is not None:
         name, task_input, mode = function

@@ -120,6 +120,15 @@ class ExecutionRepository:
             query = query.limit(limit)
         return [dict(r) for r in self.conn.execute(query).mappings()]
 
+    def running_children(self, parent_id: int) -> list[dict[str, Any]]:
+        """Running executions started by ``parent_id``."""
+        rows = self.conn.execute(
+            select(executions).where(
+                executions.c.parent_id == parent_id, executions.c.status == "RUNNING"
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
     def by_state_machine_and_name(self, state_machine_arn: str, name: str) -> dict[str, Any] | None:
         """An execution by state machine and name (StartExecution idempotency)."""
         row = (

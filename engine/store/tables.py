@@ -74,6 +74,10 @@ executions = Table(
     Column("start_date", Float, nullable=False),
     Column("stop_date", Float, nullable=True),
     Column("trace_header", String(256), nullable=True),
+    # A child started by a parent's states:startExecution Task: whom to answer when it ends.
+    Column("parent_id", Id, nullable=True, index=True),
+    Column("parent_request_seq", Integer, nullable=True),
+    Column("parent_pattern", String(32), nullable=True),
     # Durable-runtime bookkeeping (see engine.history.decider):
     Column("runnable", Integer, nullable=False, default=0),
     Column("lease_owner", String(64), nullable=True),

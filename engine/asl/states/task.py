@@ -116,6 +116,15 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         raise StatesError(error, cause)
 
 
+def _role_arn(call: StateCall, credentials: dict[str, Any]) -> Any:
+    """The role a Task assumes (recorded only; Stepwell runs everything as its own user)."""
+    if call.jsonata:
+        return jsonata_field(call, "Credentials").get("RoleArn")
+    return paths.evaluate_payload(credentials, call.input, call.ctx, field="Credentials").get(
+        "RoleArn"
+    )
+
+
 def _scheduled(resource: Resource, parameters: Any, timeout: Any, heartbeat: Any) -> dict[str, Any]:
     if resource.kind == "service":
         details: dict[str, Any] = {

@@ -1,0 +1,160 @@
+"""Nested executions: the ``arn:aws:states:::states:startExecution`` integration.
+
+The plain form answers as soon as the child has started; ``.sync`` and ``.sync:2`` answer
+when the child ends (AWS's "Run a Job" pattern, with the child's output as a JSON string or as
+JSON); ``.waitForTaskToken`` answers when someone sends the token. A child is started in the
+parent's decision transaction, and its end answers the parent in the child's final one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from engine import codec
+from engine.services import arns
+from engine.services.executions import insert_execution, parse_input
+
+_SYNC = ("sync", "sync:2")
+
+
+def is_start_execution(payload: dict[str, Any]) -> bool:
+    """Whether a Task request is states:startExecution (any pattern)."""
+    return (
+        payload.get("kind") == "service"
+        and payload.get("service") == "states"
+        and (payload.get("action") == "startExecution")
+    )
+
+
+def _resolve(tx: Any, execution_id: int, seq: int, now: float, **value: Any) -> None:
+    tx.runtime.resolve(execution_id, seq, codec.dumps(value), now)
+
+
+def _sdk_failure(code: str, message: str) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": f"StepFunctions.{code}Exception",
+        "cause": f"{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; "
+        f"Request ID: {uuid.uuid4()}; Proxy: null)",
+    }
+
+
+def _http_metadata(body_length: int) -> dict[str, Any]:
+    request_id = str(uuid.uuid4())
+    headers = {
+        "connection": "keep-alive",
+        "Content-Length": str(body_length),
+        "Content-Type": "application/x-amz-json-1.0",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
+def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
+    """Start the child execution a parent's Task asks for, inside the parent's commit."""
+    payload = request.payload
+    params = payload.get("parameters") or {}
+    pattern = payload.get("pattern") or ""
+    sm_arn = str(params.get("StateMachineArn"))
+    machine = tx.state_machines.get(sm_arn)
+    if machine is None:
+        _resolve(tx, execution_id, request.seq, now, status="started")
+        _resolve(
+            tx,
+            execution_id,
+            request.seq,
+            now,
+            **_sdk_failure("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{sm_arn}'"),
+        )
+        return
+    raw = params.get("Input")
+    input_text = raw if isinstance(raw, str) else codec.dumps({} if raw is None else raw)
+    name = params.get("Name") or str(uuid.uuid4())
+    try:
+        arns.check_name(name)
+        value = parse_input(input_text)
+    except Exception as exc:  # a bad Name or Input fails the Task, as the SDK call would
+        _resolve(tx, execution_id, request.seq, now, status="started")
+        _resolve(
+            tx,
+            execution_id,
+            request.seq,
+            now,
+            status="failed",
+            error="StepFunctions.InvalidExecutionInputException",
+            cause=str(exc),
+        )
+        return
+    arn = arns.execution_arn(sm_arn, name)
+    if tx.executions.get(arn) is not None:
+        _resolve(tx, execution_id, request.seq, now, status="started")
+        _resolve(
+            tx,
+            execution_id,
+            request.seq,
+            now,
+            **_sdk_failure("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"),
+        )
+        return
+    parent = (execution_id, request.seq, pattern) if pattern in _SYNC else None
+    insert_execution(tx, machine, arn, name, input_text, value, now, parent=parent)
+    started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
+    response = {**started, **_http_metadata(len(codec.dumps(started)) + 20)}
+    _resolve(tx, execution_id, request.seq, now, status="started")
+    if pattern in _SYNC:
+        _resolve(tx, execution_id, request.seq, now, status="submitted", output=response)
+    elif pattern == "":
+        _resolve(tx, execution_id, request.seq, now, status="succeeded", output=response)
+
+
+def execution_ended(tx: Any, row: dict[str, Any], now: float) -> None:
+    """A child ended: answer the parent that waits for it with .sync / .sync:2."""
+    parent_id = row.get("parent_id")
+    if parent_id is None or row.get("parent_pattern") not in _SYNC:
+        return
+    json_output = row["parent_pattern"] == "sync:2"
+    described: dict[str, Any] = {
+        "ExecutionArn": row["arn"],
+        "Input": codec.loads(row["input"]) if json_output else row["input"],
+        "InputDetails": {"Included": True},
+        "Name": row["name"],
+        "StartDate": int(row["start_date"] * 1000),
+        "StateMachineArn": row["state_machine_arn"],
+        "Status": row["status"],
+        "StopDate": int(now * 1000),
+    }
+    if row["status"] == "SUCCEEDED":
+        output = row.get("output") or "null"
+        described["Output"] = codec.loads(output) if json_output else output
+        described["OutputDetails"] = {"Included": True}
+        if not json_output:
+            described.update(
+                RedriveCount=0,
+                RedriveStatus="NOT_REDRIVABLE",
+                RedriveStatusReason="Execution is SUCCEEDED and cannot be redriven",
+            )
+        _resolve(
+            tx, parent_id, row["parent_request_seq"], now, status="succeeded", output=described
+        )
+        return
+    if row.get("error") is not None:
+        described["Error"] = row["error"]
+    if row.get("cause") is not None:
+        described["Cause"] = row["cause"]
+    _resolve(
+        tx,
+        parent_id,
+        row["parent_request_seq"],
+        now,
+        status="failed",
+        error="States.TaskFailed",
+        cause=codec.dumps(described),
+    )

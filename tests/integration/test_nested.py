@@ -1,0 +1,123 @@
+"""Nested executions through states:startExecution, in-process on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.services import executions, state_machines
+from workers.engine import EngineLoops
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+
+
+def create(ctx: Any, name: str, definition: dict[str, Any]) -> str:
+    return state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": name, "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+
+
+def run(ctx: Any, sm: str, payload: Any, name: str = "parent") -> tuple[dict[str, Any], list[str]]:
+    arn = executions.start_execution(
+        ctx, {"stateMachineArn": sm, "input": json.dumps(payload), "name": name}
+    )["executionArn"]
+    EngineLoops(ctx).run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    history = executions.get_execution_history(ctx, {"executionArn": arn, "maxResults": 1000})
+    return described, [e["type"] for e in history["events"]]
+
+
+def parent(resource: str) -> dict[str, Any]:
+    return {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": resource,
+                "End": True,
+                "Parameters": {
+                    "StateMachineArn.$": "$.child",
+                    "Input": {"n.$": "$.n"},
+                    "Name.$": "$.name",
+                },
+            }
+        },
+    }
+
+
+def test_sync2_returns_the_child_output_as_json(ctx: Any) -> None:
+    child = create(
+        ctx,
+        "child",
+        {
+            "StartAt": "Double",
+            "States": {
+                "Double": {
+                    "Type": "Pass",
+                    "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+                    "End": True,
+                }
+            },
+        },
+    )
+    sm = create(ctx, "parent", parent("arn:aws:states:::states:startExecution.sync:2"))
+    described, types = run(ctx, sm, {"child": child, "n": 21, "name": "kid"})
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["Output"] == {"doubled": 42} and output["Status"] == "SUCCEEDED"
+    assert output["ExecutionArn"].endswith(":execution:child:kid")
+    assert types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+
+
+def test_sync_failure_and_fire_and_forget(ctx: Any) -> None:
+    failing = create(
+        ctx,
+        "failing",
+        {
+            "StartAt": "F",
+            "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "child broke"}},
+        },
+    )
+    sm = create(ctx, "sync", parent("arn:aws:states:::states:startExecution.sync"))
+    described, _ = run(ctx, sm, {"child": failing, "n": 1, "name": "k1"})
+    assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed"
+    cause = json.loads(described["cause"])
+    assert cause["Error"] == "Oops" and cause["Status"] == "FAILED"
+
+    plain = create(ctx, "plain", parent("arn:aws:states:::states:startExecution"))
+    described, types = run(ctx, plain, {"child": failing, "n": 1, "name": "k2"}, name="p2")
+    assert described["status"] == "SUCCEEDED"  # it does not wait for the child
+    assert "TaskSubmitted" not in types
+
+
+def test_missing_state_machine_fails_with_sdk_error(ctx: Any) -> None:
+    sm = create(ctx, "missing", parent("arn:aws:states:::states:startExecution"))
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope"
+    described, _ = run(ctx, sm, {"child": missing, "n": 1, "name": "x"})
+    assert described["error"] == "StepFunctions.StateMachineDoesNotExistException"
+    assert described["cause"].startswith(f"State Machine Does Not Exist: '{missing}'")
+
+
+def test_stopping_a_parent_stops_its_children(ctx: Any) -> None:
+    sleeper = create(
+        ctx,
+        "sleeper",
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+    )
+    sm = create(ctx, "waiting", parent("arn:aws:states:::states:startExecution.sync:2"))
+    described, _ = run(ctx, sm, {"child": sleeper, "n": 1, "name": "long"})
+    assert described["status"] == "RUNNING"
+    executions.stop_execution(ctx, {"executionArn": described["executionArn"]})
+    child = executions.describe_execution(
+        ctx, {"executionArn": sleeper.replace("stateMachine", "execution") + ":long"}
+    )
+    assert child["status"] == "ABORTED"
