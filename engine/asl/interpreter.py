@@ -22,6 +22,8 @@ from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES, encode, payload_size
 
 _FIELD_IN_CAUSE = re.compile(r"specified for the field '([^']+)'")
 JSONATA = "JSONata"
+# States that record an *StateAborted event when cancelled mid-way (HistoryEventType).
+_ABORTABLE = frozenset({"Task", "Wait", "Map", "Parallel"})
 JSONPATH = "JSONPath"
 
 
@@ -197,6 +199,11 @@ class Interpreter:
                 outcome = yield from HANDLERS[state["Type"]](self, call)
             except StatesError as err:
                 self._report_evaluation_failure(fiber, call, err)
+                raise
+            except GeneratorExit:
+                # The branch or iteration running this state was cancelled (a sibling failed).
+                if state["Type"] in _ABORTABLE:
+                    self.emit(fiber, f"{state['Type']}StateAborted", None)
                 raise
             self.check_size(outcome.output, call)
             if outcome.exited:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 import uuid
+from email.utils import formatdate
 from typing import Any
 
 from engine import codec
@@ -128,6 +129,8 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
         name, task_input, mode = function
         if not tx.tasks.function_known(name):
             region = payload.get("region") or "us-east-1"
+            if mode == "invoke":
+                _resolve(tx, execution_id, request.seq, now, status="started")
             _resolve(
                 tx,
                 execution_id,
@@ -193,6 +196,12 @@ def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:
             name = name.split(":function:", 1)[-1]
         name = name.split(":", 1)[0]
         event = params.get("Payload")
+        if isinstance(event, str):
+            # A string Payload is the request body itself (JSON text), as the Lambda API has it.
+            try:
+                event = codec.loads(event)
+            except ValueError:
+                pass
         return name, {} if event is None else event, "invoke"
     return None
 
@@ -317,6 +326,8 @@ def _function_outcome(tx: Any, task: dict[str, Any], request: dict[str, Any]) ->
         "Connection": "keep-alive",
         "Content-Length": str(size),
         "Content-Type": "application/json",
+        "Date": formatdate(usegmt=True),
+        "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
         "X-Amz-Executed-Version": "$LATEST",
         "x-amzn-Remapped-Content-Length": "0",
         "x-amzn-RequestId": request_id,

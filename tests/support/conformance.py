@@ -13,6 +13,7 @@ from typing import Any
 from engine.errors import ServiceError
 from engine.services import executions, state_machines
 from engine.services.context import ServiceContext
+from tests.support import lambdas
 from workers.engine import EngineLoops
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
@@ -125,6 +126,8 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
     if case["kind"] == "creation_failure":
         out.diff["status"] = "expected a creation failure"
         return out
+    functions = case.get("lambda_functions") or {}
+    lambdas.announce(ctx, functions)
     arn = executions.start_execution(
         ctx,
         {
@@ -133,7 +136,7 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
             "name": name,
         },
     )["executionArn"]
-    described = drive(ctx, loops, arn)
+    described = drive(ctx, loops, arn, functions)
     diffs = []
     if described["status"] != expect["status"]:
         diffs.append(
@@ -174,18 +177,25 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
 
 
 def drive(
-    ctx: ServiceContext, loops: EngineLoops, arn: str, max_steps: int = 200
+    ctx: ServiceContext,
+    loops: EngineLoops,
+    arn: str,
+    functions: dict[str, str | None] | None = None,
+    max_steps: int = 200,
 ) -> dict[str, Any]:
-    """Run an execution to its end, moving the injected clock to each next timer."""
-    from engine.services import runtime
+    """Run an execution to its end, serving its functions and moving the injected clock to
+    each next timer or task deadline."""
+    from engine.services import runtime, tasks
 
     for _ in range(max_steps):
         loops.run_until_idle()
+        if functions and lambdas.serve(ctx, functions):
+            continue
         described = executions.describe_execution(ctx, {"executionArn": arn})
         if described["status"] != "RUNNING":
             return described
-        due = runtime.next_timer_due(ctx)
-        if due is None:
+        dues = [d for d in (runtime.next_timer_due(ctx), tasks.next_task_deadline(ctx)) if d]
+        if not dues:
             return described
-        ctx.clock.advance(max(0.0, due - ctx.clock.now()) + 0.001)
+        ctx.clock.advance(max(0.0, min(dues) - ctx.clock.now()) + 0.001)
     return executions.describe_execution(ctx, {"executionArn": arn})

@@ -172,6 +172,9 @@ def _iteration(
         call.ctx.context_object = saved
     try:
         output = yield from interp.run_program(fiber, processor, item_input, scope)
+    except GeneratorExit:
+        interp.emit(fiber, "MapIterationAborted", {"index": index, "name": name}, link=False)
+        raise
     except StatesError:
         interp.emit(fiber, "MapIterationFailed", {"index": index, "name": name}, link=False)
         raise
