@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from engine.errors import ServiceError
-from engine.services import activities, executions, state_machines, tags, tasks
+from engine.services import activities, executions, map_runs, state_machines, tags, tasks
 from engine.services.context import ServiceContext
 
 log = logging.getLogger("stepwell.aws.states")
@@ -48,6 +48,9 @@ OPERATIONS: dict[str, Any] = {
     "SendTaskSuccess": _plain(tasks.send_task_success),
     "SendTaskFailure": _plain(tasks.send_task_failure),
     "SendTaskHeartbeat": _plain(tasks.send_task_heartbeat),
+    "DescribeMapRun": _plain(map_runs.describe_map_run),
+    "ListMapRuns": _plain(map_runs.list_map_runs),
+    "UpdateMapRun": _plain(map_runs.update_map_run),
     "TagResource": _plain(tags.tag_resource),
     "UntagResource": _plain(tags.untag_resource),
     "ListTagsForResource": _plain(tags.list_tags_for_resource),

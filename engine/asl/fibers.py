@@ -82,6 +82,9 @@ class Fiber:
     request_seq: int | None = None
     children: list[Fiber] = field(default_factory=list)
     on_cancel: Callable[[], None] | None = None
+    # A silent fiber's events are not part of this execution's history (a Distributed Map
+    # iteration runs as a child workflow on AWS, with its own history).
+    silent: bool = False
 
     @property
     def failed(self) -> bool:

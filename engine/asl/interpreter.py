@@ -50,6 +50,7 @@ class Emitted:
     type: str
     timestamp: float
     details: dict[str, Any] | None
+    meta: dict[str, Any] | None = None
 
 
 @dataclass
@@ -163,11 +164,21 @@ class Interpreter:
 
     # --- events ----------------------------------------------------------------------------
     def emit(
-        self, fiber: Fiber, event_type: str, details: dict[str, Any] | None, link: bool = True
+        self,
+        fiber: Fiber,
+        event_type: str,
+        details: dict[str, Any] | None,
+        link: bool = True,
+        meta: dict[str, Any] | None = None,
     ) -> Emitted:
-        """Append an event to the history. ``link`` False leaves the fiber's chain unchanged."""
+        """Append an event to the history. ``link`` False leaves the fiber's chain unchanged;
+        ``meta`` travels with the event to the store's projections but is not part of it."""
         index = len(self.events)
-        event = Emitted(index + 1, fiber.last_event_id, event_type, self.timestamps(index), details)
+        if fiber.silent:
+            return Emitted(0, 0, event_type, self.timestamps(index), details)
+        event = Emitted(
+            index + 1, fiber.last_event_id, event_type, self.timestamps(index), details, meta
+        )
         self.events.append(event)
         if link:
             fiber.last_event_id = event.id
@@ -274,9 +285,16 @@ class Interpreter:
                 f"maximum number of bytes service limit.",
             )
 
-    def spawn(self, parent: Fiber, make_body: Callable[[Fiber], Generator[Any, Any, Any]]) -> Fiber:
+    def spawn(
+        self,
+        parent: Fiber,
+        make_body: Callable[[Fiber], Generator[Any, Any, Any]],
+        silent: bool = False,
+    ) -> Fiber:
         """Start a child fiber (a branch or an iteration) chained after the parent's last event."""
-        return self.scheduler.spawn(make_body, parent, self.last_linked)
+        fiber = self.scheduler.spawn(make_body, parent, self.last_linked)
+        fiber.silent = silent or parent.silent
+        return fiber
 
     def join(self, fibers: list[Fiber], fail_fast: bool = True) -> Join:
         """The operation a fiber yields to wait on children."""

@@ -119,7 +119,8 @@ def decide(
     pending = set(interpreter.scheduler.pending)
     return Decision(
         events=[
-            HistoryEvent(e.id, e.previous_event_id, e.type, e.timestamp, e.details) for e in new
+            HistoryEvent(e.id, e.previous_event_id, e.type, e.timestamp, e.details, e.meta)
+            for e in new
         ],
         requests=[r for r in requests if r.seq in pending],
         status=interpreter.status,

@@ -50,6 +50,7 @@ class HistoryEvent:
     type: str
     timestamp: float
     details: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
 
     def to_aws(self) -> dict[str, Any]:
         """The event as the ``GetExecutionHistory`` wire shape (timestamps as epoch seconds)."""

@@ -17,7 +17,7 @@ from engine.asl import parser
 from engine.asl.interpreter import ExecutionInfo
 from engine.history import decider
 from engine.history.events import HistoryEvent
-from engine.services import executions, nested, tasks
+from engine.services import executions, map_runs, nested, tasks
 from engine.services.context import ServiceContext
 from engine.services.executions import event_row
 
@@ -126,6 +126,7 @@ def _decide(
         ):
             raise VoidDecision()
         tx.executions.append_events(execution_id, [event_row(e) for e in decision.events])
+        map_runs.project(tx, row, decision.events)
         if decision.status != "RUNNING":
             tx.runtime.drop_timers(execution_id)
             tx.tasks.close_for_execution(execution_id)

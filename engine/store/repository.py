@@ -17,6 +17,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from engine.store import tables
 from engine.store.database import make_engine
 from engine.store.executions import ExecutionRepository
+from engine.store.map_runs import MapRunRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
 from engine.store.tasks import TaskRepository
@@ -36,6 +37,7 @@ class Tx:
         self.runtime = RuntimeRepository(conn)
         self.tags = TagRepository(conn)
         self.tasks = TaskRepository(conn)
+        self.map_runs = MapRunRepository(conn)
 
 
 class Store:

@@ -171,3 +171,24 @@ functions = Table(
     Column("name", String(140), primary_key=True),
     Column("last_seen", Float, nullable=False),
 )
+
+# Distributed Map runs, projected from MapRun* history events when they are committed.
+map_runs = Table(
+    "map_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(700), nullable=False, unique=True),
+    Column("execution_id", Id, nullable=False, index=True),
+    Column("execution_arn", String(600), nullable=False),
+    Column("state_machine_arn", String(700), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_date", Float, nullable=False),
+    Column("stop_date", Float, nullable=True),
+    Column("max_concurrency", Integer, nullable=False),
+    Column("tolerated_failure_count", Integer, nullable=False),
+    Column("tolerated_failure_percentage", Float, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("aborted", Integer, nullable=False),
+)

@@ -20,7 +20,7 @@ from workers.engine import EngineLoops
 # Cases that need nothing but the interpreter, or only Lambda functions (played by the test
 # doubles in tests/support/lambdas.py, per shared/conformance/LAMBDAS.md), and every
 # definition error.
-SUPPORTED_NEEDS = {"lambda"}
+SUPPORTED_NEEDS = {"lambda", "distributed-map"}
 CASES = load_cases(
     lambda c: set(c.get("needs") or ()) <= SUPPORTED_NEEDS or c["kind"] == "creation_failure"
 )

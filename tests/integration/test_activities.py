@@ -30,8 +30,9 @@ def sfn(endpoint: str) -> Any:
 
 def machine(sfn: Any, name: str, state: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
     definition = {"StartAt": "Work", "States": {"Work": state, **(extra or {})}}
-    return sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                    roleArn=ROLE)["stateMachineArn"]
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
 
 
 def finish(sfn: Any, arn: str, timeout: float = 10) -> dict[str, Any]:
@@ -69,8 +70,13 @@ def test_activity_round_trip_and_long_poll(sfn: Any) -> None:
     assert json.loads(described["output"]) == {"hello": "world"}
     history = sfn.get_execution_history(executionArn=ex)["events"]
     assert [e["type"] for e in history] == [
-        "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
-        "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "ActivityScheduled",
+        "ActivityStarted",
+        "ActivitySucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
     ]
     assert history[3]["activityStartedEventDetails"]["workerName"] == "w1"
     with pytest.raises(ClientError) as err:
@@ -81,9 +87,14 @@ def test_activity_round_trip_and_long_poll(sfn: Any) -> None:
 def test_failure_is_caught(sfn: Any) -> None:
     activity = sfn.create_activity(name="flaky")["activityArn"]
     sm = machine(
-        sfn, "catching",
-        {"Type": "Task", "Resource": activity, "End": True,
-         "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Handled"}]},
+        sfn,
+        "catching",
+        {
+            "Type": "Task",
+            "Resource": activity,
+            "End": True,
+            "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Handled"}],
+        },
         {"Handled": {"Type": "Pass", "End": True}},
     )
     ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
@@ -97,11 +108,19 @@ def test_failure_is_caught(sfn: Any) -> None:
 
 def test_heartbeat_timeout_then_retry_on_another_worker(sfn: Any, endpoint: str) -> None:
     activity = sfn.create_activity(name="slow")["activityArn"]
-    sm = machine(sfn, "hb", {
-        "Type": "Task", "Resource": activity, "HeartbeatSeconds": 10, "End": True,
-        "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1,
-                   "MaxAttempts": 1}],
-    })
+    sm = machine(
+        sfn,
+        "hb",
+        {
+            "Type": "Task",
+            "Resource": activity,
+            "HeartbeatSeconds": 10,
+            "End": True,
+            "Retry": [
+                {"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 1}
+            ],
+        },
+    )
     ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
     lost = sfn.get_activity_task(activityArn=activity, workerName="dies")
     assert lost["taskToken"]
@@ -126,9 +145,14 @@ def test_bad_tokens_and_unknown_activity(sfn: Any, endpoint: str) -> None:
         sfn.send_task_success(taskToken="nope", output="{}")
     assert err.value.response["Error"]["Code"] == "TaskDoesNotExist"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    raw = httpx.post(endpoint, json={"taskToken": 12, "output": "{}"}, headers={
-        "X-Amz-Target": "AWSStepFunctions.SendTaskSuccess",
-        "Content-Type": "application/x-amz-json-1.0"})
+    raw = httpx.post(
+        endpoint,
+        json={"taskToken": 12, "output": "{}"},
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.SendTaskSuccess",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
     assert raw.status_code == 400 and raw.json()["__type"] == "InvalidToken"
     missing = "arn:aws:states:us-east-1:123456789012:activity:missing"
     with pytest.raises(ClientError) as err:
@@ -140,11 +164,19 @@ def test_bad_tokens_and_unknown_activity(sfn: Any, endpoint: str) -> None:
 
 
 def test_wait_for_task_token_callback(sfn: Any) -> None:
-    sm = machine(sfn, "cb", {
-        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-        "Parameters": {"QueueUrl": "http://example/q", "MessageBody": {"token.$": "$$.Task.Token"}},
-        "End": True,
-    })
+    sm = machine(
+        sfn,
+        "cb",
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {
+                "QueueUrl": "http://example/q",
+                "MessageBody": {"token.$": "$$.Task.Token"},
+            },
+            "End": True,
+        },
+    )
     ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
     deadline = time.time() + 10
     token = None

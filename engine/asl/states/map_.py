@@ -7,6 +7,7 @@ are tolerated up to ToleratedFailureCount / ToleratedFailurePercentage.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Generator
 from functools import partial
 from typing import Any
@@ -66,7 +67,7 @@ def _number(interp: Interpreter, call: StateCall, field: str, value: Any, defaul
         found = paths.read_path(path, value, call.ctx)
         if isinstance(found, bool) or not isinstance(found, int | float):
             shown = found if isinstance(found, str) else encode(found)
-            kind = "number" if field == "ToleratedFailurePercentage" else "integer"
+            kind = "float" if field == "ToleratedFailurePercentage" else "integer"
             raise state_error(
                 call,
                 f'The {field}Path field refers to value "{shown}" which is not a valid '
@@ -78,17 +79,35 @@ def _number(interp: Interpreter, call: StateCall, field: str, value: Any, defaul
 
 def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
     state = call.state
+    processor: dict[str, Any] = state.get("ItemProcessor") or state["Iterator"]
+    distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
     items, value = _items(interp, call)
     max_concurrency = _number(interp, call, "MaxConcurrency", value, 0)
-    tolerated_count = _number(interp, call, "ToleratedFailureCount", value, None)
-    tolerated_pct = _number(interp, call, "ToleratedFailurePercentage", value, None)
-    if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
-        raise state_error(call, "ToleratedFailurePercentage must be between 0 and 100.")
+    if not distributed:
+        tolerated_count, tolerated_pct = _tolerance(interp, call, value)
     interp.emit(call.fiber, "MapStateStarted", {"length": len(items)})
-    processor: dict[str, Any] = state.get("ItemProcessor") or state["Iterator"]
+    if distributed:
+        # AWS checks a Distributed Map's tolerance after MapStateStarted (recorded histories).
+        tolerated_count, tolerated_pct = _tolerance(interp, call, value)
     language = state.get("QueryLanguage", call.scope.query_language)
     limit = len(items) if not max_concurrency else int(max_concurrency)
     allowed_failures = _allowed_failures(len(items), tolerated_count, tolerated_pct)
+    map_run = None
+    if distributed:
+        map_run = _map_run_arn(interp, call)
+        interp.emit(
+            call.fiber,
+            "MapRunStarted",
+            {"mapRunArn": map_run},
+            meta={
+                "mapRunArn": map_run,
+                "event": "started",
+                "total": len(items),
+                "maxConcurrency": int(max_concurrency or 0),
+                "toleratedFailureCount": int(tolerated_count or 0),
+                "toleratedFailurePercentage": float(tolerated_pct or 0),
+            },
+        )
 
     running: list[Fiber] = []
     fibers: list[Fiber] = []
@@ -101,7 +120,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             body = partial(
                 _iteration, interp, call, index, items[index], value, processor, language
             )
-            fiber = interp.spawn(call.fiber, body)
+            fiber = interp.spawn(call.fiber, body, silent=distributed)
             running.append(fiber)
             fibers.append(fiber)
         if not running:
@@ -110,26 +129,77 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         finished = [f for f in running if f.done]
         running = [f for f in running if not f.done]
         for fiber in finished:
-            if fiber.failed:
-                failures += 1
-                if failures > allowed_failures:
-                    for other in running:
-                        interp.cancel(other)
-                    assert fiber.error is not None
-                    if (
-                        allowed_failures > 0
-                        or tolerated_count is not None
-                        or tolerated_pct is not None
-                    ):
-                        raise StatesError(
-                            ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                            "The specified tolerated failure threshold was exceeded",
-                        )
-                    raise fiber.error
-    call.fiber.last_event_id = len(interp.events)
+            if not fiber.failed:
+                continue
+            failures += 1
+            if failures <= allowed_failures:
+                continue
+            for other in running:
+                interp.cancel(other)
+            assert fiber.error is not None
+            error = fiber.error
+            if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
+                error = StatesError(
+                    ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                )
+            if map_run is not None:
+                error = StatesError(
+                    ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                )
+                interp.emit(
+                    call.fiber,
+                    "MapRunFailed",
+                    error.details(),
+                    meta={
+                        "mapRunArn": map_run,
+                        "event": "failed",
+                        "failed": failures,
+                        "succeeded": sum(1 for f in fibers if f.done and not f.failed),
+                        "aborted": len(running),
+                    },
+                )
+            raise error
+    if map_run is not None:
+        interp.emit(
+            call.fiber,
+            "MapRunSucceeded",
+            None,
+            meta={
+                "mapRunArn": map_run,
+                "event": "succeeded",
+                "failed": failures,
+                "succeeded": len(fibers) - failures,
+            },
+        )
+    else:
+        call.fiber.last_event_id = len(interp.events)
     interp.emit(call.fiber, "MapStateSucceeded", None, link=False)
     results = [f.result if not f.failed else None for f in fibers]
     return interp.finish(call, results, next_of(state))
+
+
+def _tolerance(interp: Interpreter, call: StateCall, value: Any) -> tuple[Any, Any]:
+    count = _number(interp, call, "ToleratedFailureCount", value, None)
+    pct = _number(interp, call, "ToleratedFailurePercentage", value, None)
+    if count is not None and count < 0:
+        raise state_error(call, "ToleratedFailureCount cannot be negative.")
+    if pct is not None and not 0 <= pct <= 100:
+        raise state_error(call, "ToleratedFailurePercentage must be between 0 and 100.")
+    return count, pct
+
+
+def _map_run_arn(interp: Interpreter, call: StateCall) -> str:
+    """arn:aws:states:REGION:ACCOUNT:mapRun:STATE_MACHINE/LABEL:ID, the id derived from the
+    execution and the entered event so that replay names the same Map Run."""
+    parts = interp.info.execution_arn.split(":")
+    label = call.state.get("Label") or call.name
+    run_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{interp.info.execution_arn}#{call.entered.id}")
+    return (
+        f"arn:aws:states:{parts[3]}:{parts[4]}:mapRun:{interp.info.state_machine_name}/"
+        f"{label}:{run_id}"
+    )
 
 
 def _allowed_failures(total: int, count: Any, pct: Any) -> int:
