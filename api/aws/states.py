@@ -89,14 +89,43 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
     await run_in_threadpool(activities.check_activity, ctx, arn)
     signals = tasks.signals(ctx)
     deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
+    with signals.listening([f"activity:{arn}"]) as woken:
+        while True:
+            task = await run_in_threadpool(tasks.claim_activity_task, ctx, arn, worker)
+            if task is not None:
+                return task
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {}
+            await signals.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+
+
+# Express executions run for at most five minutes (AWS quota).
+SYNC_EXECUTION_SECONDS = 300.0
+
+
+async def start_sync_execution(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
+    """StartSyncExecution: start an Express execution and answer when it ends."""
+    started = await run_in_threadpool(executions.start_execution, ctx, body, True)
+    arn = started["executionArn"]
+    key = f"execution:{arn}"
+    deadline = time.monotonic() + SYNC_EXECUTION_SECONDS
     while True:
-        task = await run_in_threadpool(tasks.claim_activity_task, ctx, arn, worker)
-        if task is not None:
-            return task
+        result = await run_in_threadpool(executions.sync_result, ctx, arn)
+        if result is not None:
+            return result
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return {}
-        await signals.wait([f"activity:{arn}"], min(remaining, CROSS_NODE_RECHECK_SECONDS))
+            await run_in_threadpool(
+                executions.stop_execution,
+                ctx,
+                {"executionArn": arn, "error": "States.Timeout", "cause": "Express limit"},
+            )
+            continue
+        await tasks.signals(ctx).wait([key], min(remaining, CROSS_NODE_RECHECK_SECONDS))
 
 
-ASYNC_OPERATIONS = {"GetActivityTask": get_activity_task}
+ASYNC_OPERATIONS = {
+    "GetActivityTask": get_activity_task,
+    "StartSyncExecution": start_sync_execution,
+}

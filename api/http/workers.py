@@ -72,14 +72,15 @@ def router(ctx: ServiceContext) -> APIRouter:
             keys = [f"activity:{a}" for a in activities] + [f"function:{f}" for f in functions]
             deadline = time.monotonic() + wait
             signals = tasks.signals(ctx)
-            while True:
-                task = await run_in_threadpool(tasks.poll, ctx, worker, activities, functions)
-                if task is not None:
-                    return Response(orjson.dumps(task), media_type="application/json")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not keys:
-                    return Response(status_code=204)
-                await signals.wait(keys, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+            with signals.listening(keys) as woken:
+                while True:
+                    task = await run_in_threadpool(tasks.poll, ctx, worker, activities, functions)
+                    if task is not None:
+                        return Response(orjson.dumps(task), media_type="application/json")
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not keys:
+                        return Response(status_code=204)
+                    await signals.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
         except ServiceError as err:
             return error_response(err)
         except (TypeError, ValueError) as err:

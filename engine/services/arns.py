@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from engine.errors import InvalidArn, InvalidName
 
@@ -23,16 +24,20 @@ def state_machine_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
 
 
-def execution_arn(sm_arn: str, name: str) -> str:
-    """The execution ARN of execution ``name`` of state machine ``sm_arn``."""
+def execution_arn(sm_arn: str, name: str, express: bool = False) -> str:
+    """The execution ARN of execution ``name`` of state machine ``sm_arn``; Express executions
+    look like ``...:express:SM:NAME:ID`` (names of Express executions may repeat)."""
     prefix, sm_name = sm_arn.split(":stateMachine:", 1)
+    if express:
+        return f"{prefix}:express:{sm_name}:{name}:{uuid.uuid4()}"
     return f"{prefix}:execution:{sm_name}:{name}"
 
 
 def parse(arn: str, resource_type: str) -> tuple[str, str, str]:
     """(region, account, resource part) of a states ARN of the given type, or InvalidArn."""
     match = _ARN.match(arn or "") if isinstance(arn, str) else None
-    if match is None or match.group(3) != resource_type:
+    kinds = {resource_type, "express"} if resource_type == "execution" else {resource_type}
+    if match is None or match.group(3) not in kinds:
         raise InvalidArn(
             f"Invalid Arn: 'Resource type not valid in this context: {arn}'"
             if match

@@ -11,7 +11,7 @@ from engine.history.events import HistoryEvent
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
-from engine.services.state_machines import get_state_machine
+from engine.services.state_machines import StateMachineTypeNotSupported, get_state_machine
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
@@ -45,9 +45,12 @@ def parse_input(text: Any) -> Any:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
 
 
-def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+def start_execution(
+    ctx: ServiceContext, request: dict[str, Any], sync: bool = False
+) -> dict[str, Any]:
     """StartExecution: writes the execution, its ExecutionStarted event and the runnable mark
-    in one transaction; idempotent for a running execution with the same name and input."""
+    in one transaction; idempotent for a running execution with the same name and input.
+    ``sync`` (StartSyncExecution) requires an Express state machine."""
     import uuid
 
     sm_arn = request.get("stateMachineArn")
@@ -62,10 +65,14 @@ def start_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
     input_text: str = request["input"] if request.get("input") is not None else "{}"
     value = parse_input(input_text)
     now = ctx.clock.now()
-    arn = arns.execution_arn(sm_arn, name)
 
     def work(tx: Any) -> dict[str, Any]:
         machine = get_state_machine(tx, sm_arn)
+        if sync and machine["type"] != "EXPRESS":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
+        arn = arns.execution_arn(sm_arn, name, express=machine["type"] == "EXPRESS")
         existing = tx.executions.get(arn)
         if existing is not None:
             if existing["status"] == "RUNNING" and existing["input"] == input_text:
@@ -121,6 +128,26 @@ def insert_execution(
     )
     tx.executions.append_events(execution_id, [event_row(started)])
     return execution_id
+
+
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+def sync_result(ctx: ServiceContext, arn: str) -> dict[str, Any] | None:
+    """The StartSyncExecution answer once the execution has ended, else None."""
+    described = describe_execution(ctx, {"executionArn": arn})
+    if described["status"] not in TERMINAL:
+        return None
+    out = {k: v for k, v in described.items() if k not in ("redriveCount", "traceHeader")}
+    out["billingDetails"] = {
+        "billedMemoryUsedInMB": 64,
+        "billedDurationInMilliseconds": max(
+            100, int((described.get("stopDate", 0) - described["startDate"]) * 1000)
+        ),
+    }
+    if out["status"] == "ABORTED":
+        out["status"] = "FAILED"
+    return out
 
 
 def event_row(event: HistoryEvent) -> dict[str, Any]:

@@ -148,6 +148,8 @@ def _decide(
         tasks.signals(ctx).notify(key)
     if wake_keys or (decision.status != "RUNNING" and row.get("parent_id") is not None):
         ctx.waker.wake()
+    if decision.status != "RUNNING":
+        tasks.signals(ctx).notify(f"execution:{row['arn']}")
     if decision.status == "RUNNING":
         cache.put(execution_id, new_count, live)
     else:

@@ -10,6 +10,8 @@ import asyncio
 import json
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import formatdate
 from typing import Any
 
@@ -65,20 +67,33 @@ class TaskSignals:
 
     async def wait(self, keys: list[str], timeout: float) -> None:
         """Wait until one of ``keys`` is notified or ``timeout`` passes."""
-        loop = asyncio.get_running_loop()
+        with self.listening(keys) as event:
+            await self.until(event, timeout)
+
+    @contextmanager
+    def listening(self, keys: list[str]) -> Iterator[asyncio.Event]:
+        """Register interest in ``keys`` *before* checking for work, so that a notification
+        arriving between the check and the wait is not lost."""
         event = asyncio.Event()
-        entry = (loop, event)
+        entry = (asyncio.get_running_loop(), event)
         with self._lock:
             for key in keys:
                 self._waiters.setdefault(key, set()).add(entry)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+            yield event
         finally:
             with self._lock:
                 for key in keys:
                     self._waiters.get(key, set()).discard(entry)
+
+    @staticmethod
+    async def until(event: asyncio.Event, timeout: float) -> None:
+        """Wait for ``event`` at most ``timeout`` seconds, then clear it."""
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        event.clear()
 
 
 def signals(ctx: ServiceContext) -> TaskSignals:
