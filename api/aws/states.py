@@ -9,7 +9,15 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from engine.errors import ServiceError
-from engine.services import activities, executions, map_runs, state_machines, tags, tasks
+from engine.services import (
+    activities,
+    executions,
+    map_runs,
+    state_machines,
+    state_tester,
+    tags,
+    tasks,
+)
 from engine.services.context import ServiceContext
 
 log = logging.getLogger("stepwell.aws.states")
@@ -51,6 +59,7 @@ OPERATIONS: dict[str, Any] = {
     "DescribeMapRun": _plain(map_runs.describe_map_run),
     "ListMapRuns": _plain(map_runs.list_map_runs),
     "UpdateMapRun": _plain(map_runs.update_map_run),
+    "TestState": _region_aware(state_tester.test_state),
     "TagResource": _plain(tags.tag_resource),
     "UntagResource": _plain(tags.untag_resource),
     "ListTagsForResource": _plain(tags.list_tags_for_resource),
