@@ -60,6 +60,7 @@ OPERATIONS: dict[str, Any] = {
     "ListMapRuns": _plain(map_runs.list_map_runs),
     "UpdateMapRun": _plain(map_runs.update_map_run),
     "TestState": _region_aware(state_tester.test_state),
+    "RedriveExecution": _plain(executions.redrive_execution),
     "TagResource": _plain(tags.tag_resource),
     "UntagResource": _plain(tags.untag_resource),
     "ListTagsForResource": _plain(tags.list_tags_for_resource),

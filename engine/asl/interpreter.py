@@ -120,6 +120,12 @@ class Interpreter:
     scheduler: Scheduler = field(default_factory=Scheduler)
     _main_fiber: Fiber | None = None
     last_linked: int = 0
+    redrive_count: int = 0
+    redriving: bool = False
+    failed_at: tuple[str, Any, dict[str, Any]] | None = None
+    # Results of Map iterations / Parallel branches that succeeded before a failure, by state
+    # name: a redrive runs only the ones that did not.
+    redrive_memo: dict[str, dict[int, Any]] = field(default_factory=dict)
 
     # --- driving -------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,18 +155,66 @@ class Interpreter:
             },
         )
         fiber.last_event_id = 0  # the first state links to 0, as AWS records
-        try:
-            output = yield from self.run_program(fiber, self.definition, self.info.input, scope)
-        except StatesError as err:
-            self.emit(fiber, "ExecutionFailed", err.details())
-            self.status, self.error, self.cause = "FAILED", err.error, err.cause
+        value, start_at = self.info.input, None
+        while True:
+            try:
+                output = yield from self._run_machine(fiber, value, scope, start_at)
+            except StatesError as err:
+                timed_out = getattr(err, "execution_timeout", False)
+                self.emit(
+                    fiber, "ExecutionTimedOut" if timed_out else "ExecutionFailed", err.details()
+                )
+                self.status = "TIMED_OUT" if timed_out else "FAILED"
+                self.error, self.cause = err.error, err.cause
+                if self.failed_at is None:
+                    return
+                # A failed execution may be redriven (RedriveExecution): it then goes on from
+                # the state that failed. Until then this request stays open.
+                yield Await("redrive", {})
+                self.redrive_count += 1
+                self.redriving = True
+                self.status, self.error, self.cause = "RUNNING", None, None
+                self.emit(fiber, "ExecutionRedriven", {"redriveCount": self.redrive_count})
+                start_at, value, variables = self.failed_at
+                scope.variables = dict(variables)
+                self.failed_at = None
+                continue
+            self.emit(
+                fiber,
+                "ExecutionSucceeded",
+                {"output": encode(output), "outputDetails": {"truncated": False}},
+            )
+            self.status, self.output = "SUCCEEDED", output
             return
-        self.emit(
-            fiber,
-            "ExecutionSucceeded",
-            {"output": encode(output), "outputDetails": {"truncated": False}},
+
+    def _run_machine(
+        self, fiber: Fiber, value: Any, scope: Scope, start_at: str | None
+    ) -> Generator[Any, Any, Any]:
+        """Run the top-level program, bounded by the machine's TimeoutSeconds if it has one."""
+        timeout = self.definition.get("TimeoutSeconds")
+        if not timeout:
+            return (yield from self.run_program(fiber, self.definition, value, scope, start_at))
+        due = self.events[-1].timestamp + float(timeout)
+        program = self.spawn(
+            fiber, lambda f: self.run_program(f, self.definition, value, scope, start_at)
         )
-        self.status, self.output = "SUCCEEDED", output
+        watchdog = self.spawn(fiber, lambda f: self._sleep(due))
+        yield Join([program, watchdog], fail_fast=True, any_of=True)
+        fiber.last_event_id = self.last_linked
+        if program.done:
+            self.cancel(watchdog)
+            if program.error is not None:
+                raise program.error
+            return program.result
+        self.cancel(program)
+        fiber.last_event_id = self.last_linked
+        timeout_error = StatesError(ErrorName.TIMEOUT, "")
+        timeout_error.omit_cause = True
+        timeout_error.execution_timeout = True  # type: ignore[attr-defined]
+        raise timeout_error
+
+    def _sleep(self, due: float) -> Generator[Any, Any, None]:
+        yield self.wait_until(due)
 
     # --- events ----------------------------------------------------------------------------
     def emit(
@@ -187,13 +241,18 @@ class Interpreter:
 
     # --- programs and states ---------------------------------------------------------------
     def run_program(
-        self, fiber: Fiber, program: dict[str, Any], value: Any, scope: Scope
+        self,
+        fiber: Fiber,
+        program: dict[str, Any],
+        value: Any,
+        scope: Scope,
+        start_at: str | None = None,
     ) -> Generator[Any, Any, Any]:
         """Run StartAt..End of a program (the machine, a branch, a processor); return its output."""
         from engine.asl.states import HANDLERS
 
         states = program["States"]
-        name: str | None = program["StartAt"]
+        name: str | None = start_at or program["StartAt"]
         while name is not None:
             state = states[name]
             entered = self.emit(
@@ -210,6 +269,9 @@ class Interpreter:
                 outcome = yield from HANDLERS[state["Type"]](self, call)
             except StatesError as err:
                 self._report_evaluation_failure(fiber, call, err)
+                if program is self.definition:
+                    # Where a redrive would resume: the failed state, its input, the variables.
+                    self.failed_at = (name, value, dict(scope.variables))
                 raise
             except GeneratorExit:
                 # The branch or iteration running this state was cancelled (a sibling failed).
@@ -267,7 +329,7 @@ class Interpreter:
                 "StartTime": iso_timestamp(info.start_time),
                 "Name": info.name,
                 "RoleArn": info.role_arn,
-                "RedriveCount": info.redrive_count,
+                "RedriveCount": self.redrive_count,
             },
             "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
             "State": {"Name": state_name, "EnteredTime": iso_timestamp(entered.timestamp)},

@@ -93,8 +93,6 @@ def decide(
     live.clock.now = now
     interpreter = live.interpreter
     for resolution in new_resolutions:
-        if interpreter.status != "RUNNING":
-            break
         interpreter.resolve(resolution.request_seq, resolution.value)
     live.applied += len(new_resolutions)
     new = interpreter.events[recorded_count:]

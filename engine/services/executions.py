@@ -6,7 +6,13 @@ from typing import Any
 
 from engine import codec
 from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES
-from engine.errors import AlreadyExists, InvalidExecutionInput, NotFound, ValidationError
+from engine.errors import (
+    AlreadyExists,
+    InvalidExecutionInput,
+    NotFound,
+    ServiceError,
+    ValidationError,
+)
 from engine.history.events import HistoryEvent
 from engine.services import arns
 from engine.services.context import ServiceContext
@@ -185,7 +191,7 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
         "startDate": row["start_date"],
         "input": row["input"],
         "inputDetails": {"included": True},
-        "redriveCount": 0,
+        "redriveCount": row.get("redrive_count", 0),
     }
     if row["stop_date"] is not None:
         out["stopDate"] = row["stop_date"]
@@ -203,7 +209,20 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DescribeExecution."""
-    return ctx.store.run(lambda tx: describe_row(get_execution(tx, request.get("executionArn"))))
+
+    def work(tx: Any) -> dict[str, Any]:
+        row = get_execution(tx, request.get("executionArn"))
+        redrives = tx.executions.count_events(row["id"], "ExecutionRedriven")
+        out = describe_row({**row, "redrive_count": redrives})
+        if row["status"] in ("FAILED", "TIMED_OUT"):
+            out["redriveStatus"] = "REDRIVABLE"
+        else:
+            out["redriveStatus"] = "NOT_REDRIVABLE"
+            if row["status"] != "RUNNING":
+                out["redriveStatusReason"] = f"Execution is {row['status']} and cannot be redriven"
+        return out
+
+    return ctx.store.run(work)
 
 
 def describe_state_machine_for_execution(
@@ -368,3 +387,35 @@ def history_shape(row: dict[str, Any], include_data: bool = True) -> dict[str, A
     return HistoryEvent(
         row["event_id"], row["previous_event_id"], row["type"], row["timestamp"], details
     ).to_aws()
+
+
+class ExecutionNotRedrivable(ServiceError):
+    """AWS: ExecutionNotRedrivable."""
+
+    code = "ExecutionNotRedrivable"
+
+
+def redrive_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """RedriveExecution: a FAILED or TIMED_OUT execution goes on from the state that failed;
+    Map iterations and Parallel branches that had succeeded keep their results."""
+    from engine.services import runtime
+
+    row = ctx.store.run(lambda tx: get_execution(tx, request.get("executionArn")))
+    if row["status"] not in ("FAILED", "TIMED_OUT") or ":express:" in row["arn"]:
+        raise ExecutionNotRedrivable(f"Execution is {row['status']} and cannot be redriven")
+    seq = runtime.redrive_request(ctx, row["id"])
+    if seq is None:
+        raise ExecutionNotRedrivable("Execution cannot be redriven: it did not fail in a state")
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        current = tx.executions.get_by_id(row["id"])
+        if current["status"] != row["status"] or current["event_count"] != row["event_count"]:
+            raise ExecutionNotRedrivable("Execution is already being redriven")
+        tx.executions.reopen(row["id"])
+        tx.runtime.resolve(row["id"], seq, None, now)
+        return {"redriveDate": now}
+
+    result = ctx.store.run(work)
+    ctx.waker.wake()
+    return result

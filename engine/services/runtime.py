@@ -91,15 +91,7 @@ def _decide(
             HistoryEvent(e["event_id"], e["previous_event_id"], e["type"], e["timestamp"], None)
             for e in events
         ]
-        info = ExecutionInfo(
-            execution_arn=row["arn"],
-            name=row["name"],
-            state_machine_arn=row["state_machine_arn"],
-            state_machine_name=row["state_machine_arn"].rsplit(":", 1)[1],
-            role_arn=revision["role_arn"],
-            start_time=row["start_date"],
-            input=codec.loads(row["input"]),
-        )
+        info = _info(row, revision)
         live = decider.start(_definition(ctx, revision), info, recorded, now)
     resolutions = [
         decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
@@ -176,3 +168,45 @@ def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:
 def next_timer_due(ctx: ServiceContext) -> float | None:
     """Epoch seconds of the earliest timer, if any."""
     return ctx.store.run(lambda tx: tx.runtime.next_timer_due())
+
+
+def redrive_request(ctx: ServiceContext, execution_id: int) -> int | None:
+    """The request a failed execution waits on to be redriven, found by replaying it; None
+    when it cannot be redriven (it did not fail in a state)."""
+
+    def load(tx: Any) -> tuple[Any, ...]:
+        row = tx.executions.get_by_id(execution_id)
+        revision = tx.state_machines.revision(row["revision_id"])
+        return (
+            row,
+            revision,
+            tx.executions.events(execution_id),
+            tx.runtime.resolutions(execution_id, 0),
+        )
+
+    row, revision, events, stored = ctx.store.run(load)
+    info = _info(row, revision)
+    recorded = [
+        HistoryEvent(e["event_id"], e["previous_event_id"], e["type"], e["timestamp"], None)
+        for e in events
+    ]
+    live = decider.start(_definition(ctx, revision), info, recorded, ctx.clock.now())
+    resolutions = [
+        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
+        for r in stored
+    ]
+    decider.decide(live, len(recorded), resolutions, row["request_seq"], ctx.clock.now())
+    waiting = [r for r in live.interpreter.pending if r.kind == "redrive"]
+    return waiting[0].seq if waiting else None
+
+
+def _info(row: dict[str, Any], revision: dict[str, Any]) -> ExecutionInfo:
+    return ExecutionInfo(
+        execution_arn=row["arn"],
+        name=row["name"],
+        state_machine_arn=row["state_machine_arn"],
+        state_machine_name=row["state_machine_arn"].rsplit(":", 1)[1],
+        role_arn=revision["role_arn"],
+        start_time=row["start_date"],
+        input=codec.loads(row["input"]),
+    )

@@ -110,19 +110,20 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         )
 
     running: list[Fiber] = []
-    fibers: list[Fiber] = []
+    fibers: dict[int, Fiber] = {}
+    # On a redrive, iterations that succeeded before keep their results and do not run again.
+    done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
+    pending = [i for i in range(len(items)) if i not in done_before]
     failures = 0
-    next_index = 0
     while True:
-        while next_index < len(items) and len(running) < limit:
-            index = next_index
-            next_index += 1
+        while pending and len(running) < limit:
+            index = pending.pop(0)
             body = partial(
                 _iteration, interp, call, index, items[index], value, processor, language
             )
             fiber = interp.spawn(call.fiber, body, silent=distributed)
             running.append(fiber)
-            fibers.append(fiber)
+            fibers[index] = fiber
         if not running:
             break
         yield interp.join(running, fail_fast=True)
@@ -136,6 +137,10 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
                 continue
             for other in running:
                 interp.cancel(other)
+            interp.redrive_memo[call.name] = {
+                **done_before,
+                **{i: f.result for i, f in fibers.items() if f.done and not f.failed},
+            }
             assert fiber.error is not None
             error = fiber.error
             if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
@@ -156,7 +161,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
                         "mapRunArn": map_run,
                         "event": "failed",
                         "failed": failures,
-                        "succeeded": sum(1 for f in fibers if f.done and not f.failed),
+                        "succeeded": sum(1 for f in fibers.values() if f.done and not f.failed),
                         "aborted": len(running),
                     },
                 )
@@ -176,7 +181,10 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     else:
         call.fiber.last_event_id = len(interp.events)
     interp.emit(call.fiber, "MapStateSucceeded", None, link=False)
-    results = [f.result if not f.failed else None for f in fibers]
+    results = [
+        done_before[i] if i in done_before else (None if fibers[i].failed else fibers[i].result)
+        for i in range(len(items))
+    ]
     return interp.finish(call, results, next_of(state))
 
 

@@ -32,19 +32,31 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         value = interp.effective_input(call)
     interp.emit(call.fiber, "ParallelStateStarted", None)
     language = state.get("QueryLanguage", call.scope.query_language)
-    branches: list[Fiber] = []
-    for branch in state["Branches"]:
+    # On a redrive, branches that succeeded before keep their results and do not run again.
+    done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
+    branches: dict[int, Fiber] = {}
+    for index, branch in enumerate(state["Branches"]):
+        if index in done_before:
+            continue
         scope = Scope(dict(call.scope.variables), branch.get("QueryLanguage", language))
         body = partial(_branch, interp, branch, value, scope)
-        branches.append(interp.spawn(call.fiber, body))
-    yield interp.join(branches)
-    failed = next((f for f in branches if f.failed), None)
+        branches[index] = interp.spawn(call.fiber, body)
+    yield interp.join(list(branches.values()))
+    failed = next((f for f in branches.values() if f.failed), None)
     if failed is not None:
-        for other in branches:
+        for other in branches.values():
             interp.cancel(other)
+        interp.redrive_memo[call.name] = {
+            **done_before,
+            **{i: f.result for i, f in branches.items() if f.done and not f.failed},
+        }
         assert failed.error is not None
         raise failed.error
     # The recorded AWS histories hold no ParallelStateSucceeded event: the exit follows the
     # last branch event directly.
     call.fiber.last_event_id = len(interp.events)
-    return interp.finish(call, [f.result for f in branches], next_of(state))
+    results = [
+        done_before[i] if i in done_before else branches[i].result
+        for i in range(len(state["Branches"]))
+    ]
+    return interp.finish(call, results, next_of(state))
