@@ -25,8 +25,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine workers api tests bench
-	$(BIN)/ruff format --check engine workers api tests bench
+	$(BIN)/ruff check engine workers api tests bench examples
+	$(BIN)/ruff format --check engine workers api tests bench examples
 	$(BIN)/mypy engine
 	$(BIN)/lint-imports
 

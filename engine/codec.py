@@ -25,5 +25,9 @@ def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        # orjson rejects integers beyond 64 bits; the standard parser accepts them.
-        return json.loads(text)
+        # orjson rejects integers beyond 64 bits and nesting deeper than 1024 levels; the
+        # standard parser accepts the first and must not overflow the stack on the second.
+        try:
+            return json.loads(text)
+        except RecursionError as exc:
+            raise ValueError("JSON nesting is too deep") from exc

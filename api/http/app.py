@@ -11,7 +11,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.aws import protocol, states, sts
+from api.aws import protocol, sqs, states, sts
 from engine import bootstrap
 from engine.errors import ServiceError
 from engine.services.context import ServiceContext
@@ -37,12 +37,17 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
         region, _service = protocol.signature_scope(request, ctx.settings.default_region)
         if target.startswith(states.TARGET_PREFIX):
             return await _json_call(ctx, states, target[len(states.TARGET_PREFIX) :], region, body)
+        if target.startswith(sqs.TARGET_PREFIX):
+            operation = target[len(sqs.TARGET_PREFIX) :]
+            return await sqs.handle_json(ctx, request, operation, region, body)
         content_type = request.headers.get("content-type", "")
         if "x-www-form-urlencoded" in content_type or not target:
             form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
             action = form.get("Action")
             if action in sts.ACTIONS:
                 return sts.handle(ctx, action, form)
+            if sqs.is_query_request(form):
+                return await sqs.handle_query(ctx, request, form, region)
             return protocol.query_error("InvalidAction", f"Unknown action: {action}")
         return protocol.json_error(
             "UnknownOperationException", f"Unknown target: {target}", states.CONTENT_TYPE
@@ -94,6 +99,8 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
 
     app.include_router(rest.router(ctx))
     app.include_router(workers.router(ctx))
+    # Last: its /{account}/{queue} pattern must not shadow the routes above.
+    app.include_router(sqs.router(ctx))
     return app
 
 

@@ -22,6 +22,8 @@ from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES, encode, payload_size
 
 _FIELD_IN_CAUSE = re.compile(r"specified for the field '([^']+)'")
 JSONATA = "JSONata"
+# AWS: "an execution history is limited to 25,000 events" (Step Functions quotas).
+MAX_HISTORY_EVENTS = 25_000
 # States that record an *StateAborted event when cancelled mid-way (HistoryEventType).
 _ABORTABLE = frozenset({"Task", "Wait", "Map", "Parallel"})
 JSONPATH = "JSONPath"
@@ -120,6 +122,7 @@ class Interpreter:
     scheduler: Scheduler = field(default_factory=Scheduler)
     _main_fiber: Fiber | None = None
     last_linked: int = 0
+    limit_hit: bool = False
     redrive_count: int = 0
     redriving: bool = False
     failed_at: tuple[str, Any, dict[str, Any]] | None = None
@@ -229,6 +232,17 @@ class Interpreter:
         ``meta`` travels with the event to the store's projections but is not part of it."""
         index = len(self.events)
         if fiber.silent:
+            return Emitted(0, 0, event_type, self.timestamps(index), details)
+        if index >= MAX_HISTORY_EVENTS - 1 and not event_type.startswith("Execution"):
+            # AWS fails an execution whose history reaches 25,000 events. Only the terminal
+            # event may still be written; anything else after the limit is dropped.
+            if not self.limit_hit:
+                self.limit_hit = True
+                raise StatesError(
+                    ErrorName.RUNTIME,
+                    f"The execution reached the maximum number of history events "
+                    f"({MAX_HISTORY_EVENTS}).",
+                )
             return Emitted(0, 0, event_type, self.timestamps(index), details)
         event = Emitted(
             index + 1, fiber.last_event_id, event_type, self.timestamps(index), details, meta

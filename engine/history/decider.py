@@ -15,11 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.asl.fibers import Request
-from engine.asl.interpreter import Emitted, ExecutionInfo, Interpreter
+from engine.asl.interpreter import ExecutionInfo, Interpreter
 from engine.history.events import HistoryEvent
-
-# AWS: "an execution history is limited to 25,000 events"; passing it fails the execution.
-MAX_HISTORY_EVENTS = 25_000
 
 
 class ReplayMismatch(Exception):
@@ -96,23 +93,6 @@ def decide(
         interpreter.resolve(resolution.request_seq, resolution.value)
     live.applied += len(new_resolutions)
     new = interpreter.events[recorded_count:]
-    if recorded_count + len(new) > MAX_HISTORY_EVENTS and interpreter.status == "RUNNING":
-        interpreter.status = "FAILED"
-        interpreter.error = "States.Runtime"
-        interpreter.cause = (
-            f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
-        )
-        new = new[: max(0, MAX_HISTORY_EVENTS - 1 - recorded_count)]
-        last = new[-1].id if new else recorded_count
-        new.append(
-            Emitted(
-                last + 1,
-                last,
-                "ExecutionFailed",
-                now,
-                {"error": interpreter.error, "cause": interpreter.cause},
-            )
-        )
     requests = [r for r in interpreter.scheduler.issued if r.seq > known_request_seq]
     pending = set(interpreter.scheduler.pending)
     return Decision(

@@ -15,7 +15,7 @@ from typing import Any
 from engine import codec
 from engine.asl import parser
 from engine.asl.interpreter import ExecutionInfo
-from engine.history import decider
+from engine.history import decider, replay
 from engine.history.events import HistoryEvent
 from engine.services import executions, map_runs, nested, tasks
 from engine.services.context import ServiceContext
@@ -170,6 +170,40 @@ def next_timer_due(ctx: ServiceContext) -> float | None:
     return ctx.store.run(lambda tx: tx.runtime.next_timer_due())
 
 
+def rebuild(ctx: ServiceContext, execution_id: int) -> tuple[list[HistoryEvent], Any]:
+    """(stored events, rebuilt live execution) of an execution, for recovery checks."""
+
+    def load(tx: Any) -> tuple[Any, ...]:
+        row = tx.executions.get_by_id(execution_id)
+        revision = tx.state_machines.revision(row["revision_id"])
+        return (
+            row,
+            revision,
+            tx.executions.events(execution_id),
+            tx.runtime.resolutions(execution_id, 0),
+        )
+
+    row, revision, events, stored = ctx.store.run(load)
+    recorded = [
+        HistoryEvent(
+            e["event_id"],
+            e["previous_event_id"],
+            e["type"],
+            e["timestamp"],
+            codec.loads(e["details"]) if e["details"] else None,
+        )
+        for e in events
+    ]
+    resolutions = [
+        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
+        for r in stored
+    ]
+    live = replay.rebuild(
+        _definition(ctx, revision), _info(row, revision), recorded, resolutions, ctx.clock.now()
+    )
+    return recorded, live
+
+
 def redrive_request(ctx: ServiceContext, execution_id: int) -> int | None:
     """The request a failed execution waits on to be redriven, found by replaying it; None
     when it cannot be redriven (it did not fail in a state)."""
@@ -190,12 +224,11 @@ def redrive_request(ctx: ServiceContext, execution_id: int) -> int | None:
         HistoryEvent(e["event_id"], e["previous_event_id"], e["type"], e["timestamp"], None)
         for e in events
     ]
-    live = decider.start(_definition(ctx, revision), info, recorded, ctx.clock.now())
     resolutions = [
         decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
         for r in stored
     ]
-    decider.decide(live, len(recorded), resolutions, row["request_seq"], ctx.clock.now())
+    live = replay.rebuild(_definition(ctx, revision), info, recorded, resolutions, ctx.clock.now())
     waiting = [r for r in live.interpreter.pending if r.kind == "redrive"]
     return waiting[0].seq if waiting else None
 

@@ -18,6 +18,7 @@ from engine.store import tables
 from engine.store.database import make_engine
 from engine.store.executions import ExecutionRepository
 from engine.store.map_runs import MapRunRepository
+from engine.store.queues import QueueRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
 from engine.store.tasks import TaskRepository
@@ -38,6 +39,7 @@ class Tx:
         self.tags = TagRepository(conn)
         self.tasks = TaskRepository(conn)
         self.map_runs = MapRunRepository(conn)
+        self.queues = QueueRepository(conn)
 
 
 class Store:

@@ -192,3 +192,74 @@ map_runs = Table(
     Column("failed", Integer, nullable=False),
     Column("aborted", Integer, nullable=False),
 )
+
+# SQS-compatible queues (engine.store.queues). A deleted queue keeps its row for a minute as a
+# tombstone (deleted_at) because SQS refuses to recreate a name that soon (QueueDeletedRecently).
+queues = Table(
+    "queues",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("arn", String(256), nullable=False),
+    Column("fifo", Integer, nullable=False, default=0),
+    # The settable attributes as SQS names them, JSON-encoded strings ("VisibilityTimeout": "30").
+    Column("attributes", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    # Denormalised from RedrivePolicy so ListDeadLetterSourceQueues is one indexed query.
+    Column("dlq_arn", String(256), nullable=True, index=True),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    Column("purged_at", Float, nullable=True),
+    Column("deleted_at", Float, nullable=True),
+    UniqueConstraint("account", "name", name="uq_queues_account_name"),
+)
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("queue_id", Id, nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attributes", Text, nullable=True),
+    Column("system_attributes", Text, nullable=True),
+    Column("sent_at", Float, nullable=False),
+    Column("visible_at", Float, nullable=False),
+    Column("receive_count", Integer, nullable=False, default=0),
+    Column("first_received_at", Float, nullable=True),
+    # The nonce of the newest receipt handle: only that handle may delete the message.
+    Column("receipt", String(64), nullable=True),
+    Column("group_id", String(128), nullable=True),
+    Column("dedup_id", String(128), nullable=True),
+    Column("sequence_number", BigInteger, nullable=True),
+    Column("source_arn", String(256), nullable=True),
+    Index("ix_queue_messages_queue_visible", "queue_id", "visible_at"),
+    Index("ix_queue_messages_queue_group", "queue_id", "group_id", "id"),
+)
+
+# FIFO deduplication ids seen in the last five minutes; kept after the message is deleted.
+queue_dedup = Table(
+    "queue_dedup",
+    metadata,
+    Column("queue_id", Id, primary_key=True),
+    Column("dedup_key", String(300), primary_key=True),
+    Column("message_id", String(64), nullable=False),
+    Column("sequence_number", BigInteger, nullable=True),
+    Column("expires_at", Float, nullable=False),
+)
+
+queue_move_tasks = Table(
+    "queue_move_tasks",
+    metadata,
+    Column("handle", String(256), primary_key=True),
+    Column("source_arn", String(256), nullable=False, index=True),
+    Column("destination_arn", String(256), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("max_per_second", Integer, nullable=True),
+    Column("moved", Integer, nullable=False, default=0),
+    Column("to_move", Integer, nullable=False, default=0),
+    Column("failure_reason", Text, nullable=True),
+    Column("started_at", Float, nullable=False),
+)

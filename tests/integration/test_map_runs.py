@@ -13,28 +13,39 @@ from tests.support.server import sfn_client, thread_server
 
 DEFINITION = {
     "StartAt": "Fan",
-    "States": {"Fan": {
-        "Type": "Map", "Label": "Fan", "MaxConcurrency": 2, "ToleratedFailureCount": 1,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            "StartAt": "Check",
-            "States": {
-                "Check": {"Type": "Choice", "Choices": [
-                    {"Variable": "$", "NumericEquals": 3, "Next": "Bad"}], "Default": "Good"},
-                "Bad": {"Type": "Fail", "Error": "Three"},
-                "Good": {"Type": "Pass", "End": True},
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "Label": "Fan",
+            "MaxConcurrency": 2,
+            "ToleratedFailureCount": 1,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Check",
+                "States": {
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$", "NumericEquals": 3, "Next": "Bad"}],
+                        "Default": "Good",
+                    },
+                    "Bad": {"Type": "Fail", "Error": "Three"},
+                    "Good": {"Type": "Pass", "End": True},
+                },
             },
-        },
-        "End": True,
-    }},
+            "End": True,
+        }
+    },
 }
 
 
 def test_distributed_map_records_a_map_run(ctx: Any) -> None:
     with thread_server(ctx) as url:
         sfn = sfn_client(url)
-        sm = sfn.create_state_machine(name="fan", definition=json.dumps(DEFINITION),
-                                      roleArn="arn:aws:iam::123456789012:role/x")
+        sm = sfn.create_state_machine(
+            name="fan",
+            definition=json.dumps(DEFINITION),
+            roleArn="arn:aws:iam::123456789012:role/x",
+        )
         ex = sfn.start_execution(stateMachineArn=sm["stateMachineArn"], input="[1, 2, 3, 4]")
         arn = ex["executionArn"]
         deadline = time.time() + 10
@@ -45,9 +56,16 @@ def test_distributed_map_records_a_map_run(ctx: Any) -> None:
         assert described["status"] == "SUCCEEDED"
         assert json.loads(described["output"]) == [1, 2, None, 4]
         types = [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
-        assert types == ["ExecutionStarted", "MapStateEntered", "MapStateStarted",
-                         "MapRunStarted", "MapRunSucceeded", "MapStateSucceeded",
-                         "MapStateExited", "ExecutionSucceeded"]
+        assert types == [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded",
+        ]
         runs = sfn.list_map_runs(executionArn=arn)["mapRuns"]
         assert len(runs) == 1 and "/Fan:" in runs[0]["mapRunArn"]
         run = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])

@@ -1,0 +1,1 @@
+"""Runnable examples for the README (``stepwell worker examples.hello_worker:worker``)."""
