@@ -168,6 +168,10 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
             }
         )
         return f"function:{name}"
+    if payload["kind"] == "service":
+        served = _call_integration(tx, execution_id, request, row, now)
+        if served:
+            return None
     if payload.get("pattern") == "waitForTaskToken":
         # A callback: the integration is not called by us; whoever holds the token answers.
         tx.tasks.insert(
@@ -192,6 +196,54 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
         cause=f"Stepwell does not serve the resource '{payload['resource']}' yet.",
     )
     return None
+
+
+def _call_integration(
+    tx: Any, execution_id: int, request: Any, row: dict[str, Any], now: float
+) -> bool:
+    """Run a Stepwell-served integration in the decision's transaction; False if none serves
+    the Resource. A ``.waitForTaskToken`` call then waits for its token like a callback."""
+    from engine.services import integrations
+
+    integrations.load_all()
+    payload = request.payload
+    found = integrations.handler_for(payload.get("service", ""), payload.get("action", ""))
+    if found is None:
+        return False
+    handler, action = found
+    call = integrations.Call(
+        service=payload.get("service", ""),
+        action=action,
+        parameters=payload.get("parameters"),
+        region=payload.get("region") or "us-east-1",
+        account=str(payload.get("account")),
+        token=payload["token"],
+        now=now,
+    )
+    _resolve(tx, execution_id, request.seq, now, status="started")
+    try:
+        output = handler(tx, call)
+    except integrations.IntegrationError as exc:
+        _resolve(
+            tx, execution_id, request.seq, now, status="failed", error=exc.error, cause=exc.cause
+        )
+        return True
+    if payload.get("pattern") == "waitForTaskToken":
+        heartbeat = payload.get("heartbeat")
+        tx.tasks.insert(
+            {
+                **row,
+                "kind": "callback",
+                "resource": payload["resource"],
+                "status": "STARTED",
+                "started_at": now,
+                "heartbeat_at": now + heartbeat if heartbeat else None,
+            }
+        )
+        _resolve(tx, execution_id, request.seq, now, status="submitted", output=output)
+    else:
+        _resolve(tx, execution_id, request.seq, now, status="succeeded", output=output)
+    return True
 
 
 def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:

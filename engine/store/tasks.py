@@ -135,13 +135,19 @@ class TaskRepository:
 
     # --- functions ---------------------------------------------------------------------------
     def announce_functions(self, names: list[str], now: float) -> None:
-        """Record that a worker serves these function names."""
+        """Record that a worker serves these function names (an upsert: workers poll at once)."""
+        table = functions
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
         for name in names:
-            updated = self.conn.execute(
-                update(functions).where(functions.c.name == name).values(last_seen=now)
+            statement = upsert(table).values(name=name, last_seen=now)
+            self.conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.name], set_={"last_seen": now}
+                )
             )
-            if updated.rowcount == 0:
-                self.conn.execute(insert(functions).values(name=name, last_seen=now))
 
     def function_known(self, name: str) -> bool:
         """Whether any worker ever announced this function."""

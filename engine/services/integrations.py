@@ -1,0 +1,69 @@
+"""Optimized service integrations: Task states that call a Stepwell service directly
+(``arn:aws:states:::sqs:sendMessage``, ``arn:aws:states:::aws-sdk:sqs:<operation>``, ...).
+
+A service registers a handler per integration name; the handler runs inside the decision's
+transaction, so the call and the history that records it commit together. It returns the
+integration's output (the shape AWS returns) or raises ``IntegrationError`` with the error
+name Step Functions records (e.g. ``SQS.QueueDoesNotExistException``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class IntegrationError(Exception):
+    """A failed integration call: ``error`` and ``cause`` as the Task's failure."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Call:
+    """One integration call: the service and action of the Resource, the evaluated
+    parameters, the region and account of the execution, and the task token."""
+
+    service: str
+    action: str
+    parameters: Any
+    region: str
+    account: str
+    token: str
+    now: float
+
+
+Handler = Callable[[Any, Call], Any]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register(service: str, handler: Handler) -> None:
+    """Serve Task resources ``arn:aws:states:::<service>:<action>`` with ``handler(tx, call)``.
+    For ``aws-sdk`` integrations register ``aws-sdk:<service>`` (action = the operation)."""
+    _HANDLERS[service] = handler
+
+
+def handler_for(service: str, action: str) -> tuple[Handler, str] | None:
+    """(handler, action) for a Resource's service and action, if a service serves it."""
+    if service == "aws-sdk" and ":" in action:
+        sdk_service, operation = action.split(":", 1)
+        found = _HANDLERS.get(f"aws-sdk:{sdk_service}")
+        return (found, operation) if found else None
+    found = _HANDLERS.get(service)
+    return (found, action) if found else None
+
+
+def load_all() -> None:
+    """Import the modules that register integrations (kept lazy to avoid import cycles)."""
+    import importlib
+
+    for module in ("engine.services.queues.integration",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
