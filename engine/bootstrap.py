@@ -33,3 +33,4 @@ def reset(ctx: ServiceContext) -> None:
     if ctx.decider_cache is not None:
         ctx.decider_cache.entries.clear()
     ctx.definition_cache.clear()
+    ctx.revision_cache.clear()

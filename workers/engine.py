@@ -46,8 +46,8 @@ class EngineLoops:
         for _ in range(max_rounds):
             fired = runtime.fire_due_timers(self.ctx) + tasks.reap_overdue(self.ctx)
             ids = runtime.claim(self.ctx, self.owner)
-            for execution_id in ids:
-                runtime.decide_one(self.ctx, self.owner, execution_id)
+            if ids:
+                runtime.decide_batch(self.ctx, self.owner, ids)
             if not ids and not fired:
                 return
 
@@ -55,10 +55,8 @@ class EngineLoops:
         while not self.stopping.is_set():
             try:
                 ids = runtime.claim(self.ctx, self.owner)
-                for execution_id in ids:
-                    if self.stopping.is_set():
-                        break
-                    runtime.decide_one(self.ctx, self.owner, execution_id)
+                if ids and not self.stopping.is_set():
+                    runtime.decide_batch(self.ctx, self.owner, ids)
                 if ids:
                     self.timer_waker.wake()
                     continue

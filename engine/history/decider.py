@@ -11,6 +11,7 @@ hot path resumes them without replay; replay happens after a restart or a node c
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +33,17 @@ class Resolution:
 
 
 class EventClock:
-    """Timestamps for events: recorded ones keep theirs, new ones get ``now``."""
+    """Timestamps for events: recorded ones keep theirs, new ones read ``now`` (a fixed time
+    or a clock function, so that each new event gets the moment it was made)."""
 
-    def __init__(self, recorded: list[float], now: float) -> None:
+    def __init__(self, recorded: list[float], now: float | Callable[[], float]) -> None:
         self.recorded = recorded
         self.now = now
 
     def __call__(self, index: int) -> float:
         if index < len(self.recorded):
             return self.recorded[index]
-        return self.now
+        return self.now() if callable(self.now) else self.now
 
 
 @dataclass
@@ -69,7 +71,10 @@ class LiveExecution:
 
 
 def start(
-    definition: dict[str, Any], info: ExecutionInfo, recorded: list[HistoryEvent], now: float
+    definition: dict[str, Any],
+    info: ExecutionInfo,
+    recorded: list[HistoryEvent],
+    now: float | Callable[[], float],
 ) -> LiveExecution:
     """Build a live execution from its first events (replaying if some are recorded)."""
     clock = EventClock([e.timestamp for e in recorded], now)
@@ -83,7 +88,7 @@ def decide(
     recorded_count: int,
     new_resolutions: list[Resolution],
     known_request_seq: int,
-    now: float,
+    now: float | Callable[[], float],
 ) -> Decision:
     """Apply resolutions ``live`` has not seen yet, in order, and report what is new past
     ``recorded_count`` events and ``known_request_seq`` requests."""

@@ -42,6 +42,7 @@ class ServiceContext:
     decider_cache: Any = None
     task_signals: Any = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
+    revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
 
     @property
     def account(self) -> str:

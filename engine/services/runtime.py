@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from engine import codec
@@ -22,10 +23,6 @@ from engine.services.context import ServiceContext
 from engine.services.executions import event_row
 
 log = logging.getLogger("stepwell.runtime")
-
-
-class VoidDecision(Exception):
-    """The lease was lost or the history moved on; the decision is discarded."""
 
 
 def _definition(ctx: ServiceContext, revision: dict[str, Any]) -> dict[str, Any]:
@@ -54,98 +51,177 @@ def _cache(ctx: ServiceContext) -> decider.DeciderCache:
 
 def decide_one(ctx: ServiceContext, owner: str, execution_id: int) -> None:
     """Advance one leased execution and commit the result."""
+    decide_batch(ctx, owner, [execution_id])
+
+
+@dataclass
+class _Pending:
+    """One execution's decision, computed and waiting for the batch commit."""
+
+    row: dict[str, Any]
+    live: decider.LiveExecution
+    decision: decider.Decision
+    now: float
+
+
+def decide_batch(ctx: ServiceContext, owner: str, ids: list[int]) -> None:
+    """Advance leased executions: one read transaction for all of them, the pure interpreter
+    for each, then one write transaction for all decisions (each still conditional on the
+    lease and the event count). A failing batch commit falls back to one commit each."""
     cache = _cache(ctx)
+    loaded = ctx.store.run(lambda tx: _load(ctx, tx, cache, owner, ids))
+    pending: list[_Pending] = []
+    for row, live, fresh, stored in loaded:
+        try:
+            pending.append(_compute(ctx, row, live, fresh, stored))
+        except Exception:  # a bug must not wedge the loop; the lease expires and it retries
+            cache.drop(row["id"])
+            log.exception("decision for execution %s failed", row["id"])
+            ctx.store.run(lambda tx, i=row["id"]: tx.runtime.release(i, owner))
+    if not pending:
+        return
     try:
-        _decide(ctx, cache, owner, execution_id)
-    except VoidDecision:
-        cache.drop(execution_id)
-    except Exception:  # a bug must not wedge the loop; the lease expires and it is retried
-        cache.drop(execution_id)
-        log.exception("decision for execution %s failed", execution_id)
-        ctx.store.run(lambda tx: tx.runtime.release(execution_id, owner))
-        raise
+        outcomes = ctx.store.run(lambda tx: [_commit(tx, owner, p) for p in pending])
+    except Exception:
+        log.exception("batch commit failed; committing one by one")
+        outcomes = []
+        for item in pending:
+            try:
+                outcomes.append(ctx.store.run(lambda tx, i=item: _commit(tx, owner, i)))
+            except Exception:
+                log.exception("decision for execution %s failed", item.row["id"])
+                outcomes.append(None)
+    for item, outcome in zip(pending, outcomes, strict=True):
+        _after_commit(ctx, cache, item, outcome)
 
 
-def _decide(
-    ctx: ServiceContext, cache: decider.DeciderCache, owner: str, execution_id: int
-) -> None:
-    now = ctx.clock.now()
-
-    def load(tx: Any) -> tuple[dict[str, Any], decider.LiveExecution | None, Any, list[Any]]:
-        row = tx.executions.get_by_id(execution_id)
-        if row is None or row["status"] != "RUNNING" or row["lease_owner"] != owner:
-            return row, None, None, []
+def _load(
+    ctx: ServiceContext, tx: Any, cache: decider.DeciderCache, owner: str, ids: list[int]
+) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for row in tx.executions.get_many(ids):
+        if row["status"] != "RUNNING" or row["lease_owner"] != owner:
+            continue
+        execution_id = row["id"]
         live = cache.get(execution_id, row["event_count"])
         if live is not None and live.applied == row["applied_count"]:
-            return row, live, None, tx.runtime.resolutions(execution_id, live.applied)
-        revision = tx.state_machines.revision(row["revision_id"])
-        events = tx.executions.events(execution_id)
-        return row, None, (revision, events), tx.runtime.resolutions(execution_id, 0)
+            stored = []
+            if row["resolution_count"] > live.applied:
+                stored = tx.runtime.resolutions(execution_id, live.applied)
+            out.append((row, live, None, stored))
+            continue
+        revision = _revision(ctx, tx, row["revision_id"])
+        if row["event_count"] == 1:
+            # A new execution: its only event is ExecutionStarted, stamped at its start.
+            events = [
+                {
+                    "event_id": 1,
+                    "previous_event_id": 0,
+                    "type": "ExecutionStarted",
+                    "timestamp": row["start_date"],
+                }
+            ]
+        else:
+            events = tx.executions.events(execution_id)
+        stored = tx.runtime.resolutions(execution_id, 0) if row["resolution_count"] else []
+        out.append((row, None, (revision, events), stored))
+    return out
 
-    row, live, fresh, stored = ctx.store.run(load)
-    if row is None or row["status"] != "RUNNING" or row["lease_owner"] != owner:
-        return
+
+def _revision(ctx: ServiceContext, tx: Any, revision_id: int) -> dict[str, Any]:
+    cache: OrderedDict[int, dict[str, Any]] = ctx.revision_cache
+    revision = cache.get(revision_id)
+    if revision is None:
+        revision = tx.state_machines.revision(revision_id)
+        cache[revision_id] = revision
+        while len(cache) > 256:
+            cache.popitem(last=False)
+    return revision
+
+
+def _compute(
+    ctx: ServiceContext, row: dict[str, Any], live: Any, fresh: Any, stored: list[Any]
+) -> _Pending:
+    now = ctx.clock.now()
     if live is None:
         revision, events = fresh
         recorded = [
             HistoryEvent(e["event_id"], e["previous_event_id"], e["type"], e["timestamp"], None)
             for e in events
         ]
-        info = _info(row, revision)
-        live = decider.start(_definition(ctx, revision), info, recorded, now)
+        live = decider.start(
+            _definition(ctx, revision), _info(row, revision), recorded, ctx.clock.now
+        )
     resolutions = [
         decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
         for r in stored
     ]
-    decision = decider.decide(live, row["event_count"], resolutions, row["request_seq"], now)
-    new_count = row["event_count"] + len(decision.events)
+    decision = decider.decide(
+        live, row["event_count"], resolutions, row["request_seq"], ctx.clock.now
+    )
+    return _Pending(row, live, decision, now)
 
-    wake_keys: list[str] = []
 
-    def commit(tx: Any) -> None:
-        wake_keys.clear()
-        values: dict[str, Any] = {"event_count": new_count, "request_seq": decision.request_seq}
-        if decision.status != "RUNNING":
-            values.update(
-                status=decision.status,
-                stop_date=now,
-                output=codec.dumps(decision.output) if decision.status == "SUCCEEDED" else None,
-                error=decision.error,
-                cause=decision.cause,
-            )
-        if not tx.runtime.commit_decision(
-            execution_id, owner, row["event_count"], values, decision.applied
-        ):
-            raise VoidDecision()
-        tx.executions.append_events(execution_id, [event_row(e) for e in decision.events])
-        map_runs.project(tx, row, decision.events)
-        if decision.status != "RUNNING":
+def _commit(tx: Any, owner: str, item: _Pending) -> list[str] | None:
+    """Write one decision; None when it is void (lease lost or history moved on)."""
+    row, decision = item.row, item.decision
+    execution_id = row["id"]
+    now = decision.events[-1].timestamp if decision.events else item.now
+    values: dict[str, Any] = {
+        "event_count": row["event_count"] + len(decision.events),
+        "request_seq": decision.request_seq,
+    }
+    if decision.status != "RUNNING":
+        values.update(
+            status=decision.status,
+            stop_date=now,
+            output=codec.dumps(decision.output) if decision.status == "SUCCEEDED" else None,
+            error=decision.error,
+            cause=decision.cause,
+        )
+    if not tx.runtime.commit_decision(
+        execution_id, owner, row["event_count"], values, decision.applied
+    ):
+        return None
+    tx.executions.append_events(execution_id, [event_row(e) for e in decision.events])
+    map_runs.project(tx, row, decision.events)
+    if decision.status != "RUNNING":
+        if decision.request_seq:
+            # Only an execution that ever waited on something can leave timers, tasks or
+            # children behind (the common all-Pass execution skips three statements).
             tx.runtime.drop_timers(execution_id)
             tx.tasks.close_for_execution(execution_id)
-            ended = {**row, **values}
-            nested.execution_ended(tx, ended, now)
             for child in tx.executions.running_children(execution_id):
                 executions.abort(tx, child, now)
-            return
-        timers = [(r.seq, float(r.payload["due"])) for r in decision.requests if r.kind == "timer"]
-        tx.runtime.add_timers(execution_id, timers)
-        for request in decision.requests:
-            if request.kind == "task":
-                key = tasks.dispatch(tx, execution_id, request, now)
-                if key is not None:
-                    wake_keys.append(key)
+        nested.execution_ended(tx, {**row, **values}, now)
+        return []
+    timers = [(r.seq, float(r.payload["due"])) for r in decision.requests if r.kind == "timer"]
+    tx.runtime.add_timers(execution_id, timers)
+    wake_keys: list[str] = []
+    for request in decision.requests:
+        if request.kind == "task":
+            key = tasks.dispatch(tx, execution_id, request, now)
+            if key is not None:
+                wake_keys.append(key)
+    return wake_keys
 
-    ctx.store.run(commit)
+
+def _after_commit(
+    ctx: ServiceContext, cache: decider.DeciderCache, item: _Pending, wake_keys: list[str] | None
+) -> None:
+    row, decision = item.row, item.decision
+    if wake_keys is None:
+        cache.drop(row["id"])
+        return
     for key in wake_keys:
         tasks.signals(ctx).notify(key)
     if wake_keys or (decision.status != "RUNNING" and row.get("parent_id") is not None):
         ctx.waker.wake()
-    if decision.status != "RUNNING":
-        tasks.signals(ctx).notify(f"execution:{row['arn']}")
     if decision.status == "RUNNING":
-        cache.put(execution_id, new_count, live)
+        cache.put(row["id"], row["event_count"] + len(decision.events), item.live)
     else:
-        cache.drop(execution_id)
+        cache.drop(row["id"])
+        tasks.signals(ctx).notify(f"execution:{row['arn']}")
 
 
 def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:

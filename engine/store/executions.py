@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from engine.store.tables import executions, history_events
+
+# Built once: constructing statements costs more than running them on the decider's hot path.
+_GET_MANY = select(executions).where(executions.c.id.in_(bindparam("ids", expanding=True)))
+
+_INSERT_EVENTS = insert(history_events)
+_INSERT = insert(executions)
+_GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
 
 _SUMMARY_COLUMNS = (
     executions.c.id,
@@ -27,7 +34,7 @@ class ExecutionRepository:
 
     def insert(self, row: dict[str, Any]) -> int:
         """Insert an execution; returns its id."""
-        result = self.conn.execute(insert(executions).values(**row))
+        result = self.conn.execute(_INSERT, row)
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -38,6 +45,11 @@ class ExecutionRepository:
             self.conn.execute(select(executions).where(executions.c.arn == arn)).mappings().first()
         )
         return dict(row) if row else None
+
+    def get_many(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Executions by id (one query)."""
+        rows = self.conn.execute(_GET_MANY, {"ids": ids}).mappings()
+        return [dict(r) for r in rows]
 
     def get_by_id(self, execution_id: int) -> dict[str, Any] | None:
         """An execution by its id."""
@@ -90,9 +102,7 @@ class ExecutionRepository:
     def append_events(self, execution_id: int, events: list[dict[str, Any]]) -> None:
         """Bulk-insert history events (one executemany)."""
         if events:
-            self.conn.execute(
-                insert(history_events), [{"execution_id": execution_id, **e} for e in events]
-            )
+            self.conn.execute(_INSERT_EVENTS, [{"execution_id": execution_id, **e} for e in events])
 
     def events(
         self,

@@ -6,8 +6,9 @@ aggregates' repositories (``tx.state_machines``, ``tx.executions``, ``tx.runtime
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete
@@ -49,11 +50,17 @@ class Store:
         self.url = url
         self.engine: Engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._local_writer: Any = threading.RLock() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """Run a unit of work; commit when the block ends normally, roll back otherwise."""
-        with self.engine.begin() as conn:
+        """Run a unit of work; commit when the block ends normally, roll back otherwise.
+
+        SQLite has one writer at a time. Threads of this process queue on a lock instead of
+        meeting in SQLite's busy handler, whose sleep-and-retry loop costs milliseconds per
+        collision; other processes still meet the busy timeout.
+        """
+        with self._local_writer, self.engine.begin() as conn:
             try:
                 yield Tx(conn)
             except IntegrityError as exc:

@@ -4,10 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
 
 from engine.store.executions import lease_free
 from engine.store.tables import executions, resolutions, timers
+
+
+def _decision_update(terminal: bool) -> Any:
+    """The conditional UPDATE that commits a decision, built once (statement construction
+    costs more than execution on the decider's hot path)."""
+    values: dict[str, Any] = {
+        "runnable": case((executions.c.resolution_count > bindparam("applied"), 1), else_=0),
+        "lease_owner": None,
+        "lease_expires": None,
+        "applied_count": bindparam("applied"),
+        "event_count": bindparam("event_count"),
+        "request_seq": bindparam("request_seq"),
+    }
+    if terminal:
+        for column in ("status", "stop_date", "output", "error", "cause"):
+            values[column] = bindparam(column)
+    return (
+        update(executions)
+        .where(
+            executions.c.id == bindparam("id_"),
+            executions.c.lease_owner == bindparam("owner"),
+            executions.c.event_count == bindparam("expected"),
+            executions.c.status == "RUNNING",
+        )
+        .values(**values)
+    )
+
+
+_CONTINUE_DECISION = _decision_update(terminal=False)
+_END_DECISION = _decision_update(terminal=True)
 
 
 class RuntimeRepository:
@@ -59,23 +89,22 @@ class RuntimeRepository:
     ) -> bool:
         """Record a decision's outcome if ``owner`` still holds the lease and nobody else
         appended to the history; release the lease. False means the decision is void."""
-        result = self.conn.execute(
-            update(executions)
-            .where(
-                executions.c.id == execution_id,
-                executions.c.lease_owner == owner,
-                executions.c.event_count == expected_event_count,
-                executions.c.status == "RUNNING",
+        params = {
+            "id_": execution_id,
+            "owner": owner,
+            "expected": expected_event_count,
+            "applied": applied_count,
+            "event_count": values["event_count"],
+            "request_seq": values["request_seq"],
+        }
+        if "status" in values:
+            statement = _END_DECISION
+            params.update(
+                {k: values[k] for k in ("status", "stop_date", "output", "error", "cause")}
             )
-            .values(
-                runnable=case((executions.c.resolution_count > applied_count, 1), else_=0),
-                lease_owner=None,
-                lease_expires=None,
-                applied_count=applied_count,
-                **values,
-            )
-        )
-        return result.rowcount == 1
+        else:
+            statement = _CONTINUE_DECISION
+        return self.conn.execute(statement, params).rowcount == 1
 
     def release(self, execution_id: int, owner: str) -> None:
         """Give a lease back without deciding (the execution stays runnable)."""

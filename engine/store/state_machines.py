@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from engine.store.tables import state_machine_revisions, state_machines, tags
+
+# Built once: StartExecution reads the state machine on every call.
+_GET = (
+    select(
+        state_machines,
+        state_machine_revisions.c.definition,
+        state_machine_revisions.c.revision_uuid,
+    )
+    .join(state_machine_revisions, state_machine_revisions.c.id == state_machines.c.revision_id)
+    .where(state_machines.c.arn == bindparam("arn"))
+)
 
 
 class StateMachineRepository:
@@ -38,19 +49,7 @@ class StateMachineRepository:
 
     def get(self, arn: str) -> dict[str, Any] | None:
         """The state machine with its current definition, or None."""
-        query = (
-            select(
-                state_machines,
-                state_machine_revisions.c.definition,
-                state_machine_revisions.c.revision_uuid,
-            )
-            .join(
-                state_machine_revisions,
-                state_machine_revisions.c.id == state_machines.c.revision_id,
-            )
-            .where(state_machines.c.arn == arn)
-        )
-        row = self.conn.execute(query).mappings().first()
+        row = self.conn.execute(_GET, {"arn": arn}).mappings().first()
         return dict(row) if row else None
 
     def revision(self, revision_id: int) -> dict[str, Any] | None:
