@@ -74,6 +74,9 @@ def router(ctx: ServiceContext) -> APIRouter:
             signals = tasks.signals(ctx)
             with signals.listening(keys) as woken:
                 while True:
+                    if await request.is_disconnected():
+                        # Nobody would receive a task claimed now; leave it for a live poll.
+                        return Response(status_code=204)
                     task = await run_in_threadpool(tasks.poll, ctx, worker, activities, functions)
                     if task is not None:
                         return Response(orjson.dumps(task), media_type="application/json")

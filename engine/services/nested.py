@@ -14,6 +14,7 @@ from typing import Any
 from engine import codec
 from engine.services import arns
 from engine.services.executions import insert_execution, parse_input
+from engine.services.resolutions import resolve as _resolve
 
 _SYNC = ("sync", "sync:2")
 
@@ -25,10 +26,6 @@ def is_start_execution(payload: dict[str, Any]) -> bool:
         and payload.get("service") == "states"
         and (payload.get("action") == "startExecution")
     )
-
-
-def _resolve(tx: Any, execution_id: int, seq: int, now: float, **value: Any) -> None:
-    tx.runtime.resolve(execution_id, seq, codec.dumps(value), now)
 
 
 def _sdk_failure(code: str, message: str) -> dict[str, Any]:

@@ -283,28 +283,7 @@ def rebuild(ctx: ServiceContext, execution_id: int) -> tuple[list[HistoryEvent],
 def redrive_request(ctx: ServiceContext, execution_id: int) -> int | None:
     """The request a failed execution waits on to be redriven, found by replaying it; None
     when it cannot be redriven (it did not fail in a state)."""
-
-    def load(tx: Any) -> tuple[Any, ...]:
-        row = tx.executions.get_by_id(execution_id)
-        revision = tx.state_machines.revision(row["revision_id"])
-        return (
-            row,
-            revision,
-            tx.executions.events(execution_id),
-            tx.runtime.resolutions(execution_id, 0),
-        )
-
-    row, revision, events, stored = ctx.store.run(load)
-    info = _info(row, revision)
-    recorded = [
-        HistoryEvent(e["event_id"], e["previous_event_id"], e["type"], e["timestamp"], None)
-        for e in events
-    ]
-    resolutions = [
-        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
-        for r in stored
-    ]
-    live = replay.rebuild(_definition(ctx, revision), info, recorded, resolutions, ctx.clock.now())
+    _, live = rebuild(ctx, execution_id)
     waiting = [r for r in live.interpreter.pending if r.kind == "redrive"]
     return waiting[0].seq if waiting else None
 

@@ -18,6 +18,7 @@ from typing import Any
 from engine import codec
 from engine.errors import NotFound, ServiceError, ValidationError
 from engine.services.context import ServiceContext
+from engine.services.resolutions import resolve as _resolve
 
 MAX_OUTPUT_BYTES = 262_144
 
@@ -171,7 +172,7 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
     if payload["kind"] == "service":
         served = _call_integration(tx, execution_id, request, row, now)
         if served:
-            return None
+            return served if isinstance(served, str) else None
     if payload.get("pattern") == "waitForTaskToken":
         # A callback: the integration is not called by us; whoever holds the token answers.
         tx.tasks.insert(
@@ -200,9 +201,10 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
 
 def _call_integration(
     tx: Any, execution_id: int, request: Any, row: dict[str, Any], now: float
-) -> bool:
+) -> bool | str:
     """Run a Stepwell-served integration in the decision's transaction; False if none serves
-    the Resource. A ``.waitForTaskToken`` call then waits for its token like a callback."""
+    the Resource. A ``.waitForTaskToken`` call then waits for its token like a callback.
+    Returns the long-poll key the call made ready (a queue it sent to), if any."""
     from engine.services import integrations
 
     integrations.load_all()
@@ -243,7 +245,7 @@ def _call_integration(
         _resolve(tx, execution_id, request.seq, now, status="submitted", output=output)
     else:
         _resolve(tx, execution_id, request.seq, now, status="succeeded", output=output)
-    return True
+    return call.wake_keys[0] if call.wake_keys else True
 
 
 def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:
@@ -271,10 +273,6 @@ def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:
                 pass
         return name, {} if event is None else event, "invoke"
     return None
-
-
-def _resolve(tx: Any, execution_id: int, seq: int, now: float, **value: Any) -> None:
-    tx.runtime.resolve(execution_id, seq, codec.dumps(value), now)
 
 
 # --- workers ----------------------------------------------------------------------------------
@@ -500,6 +498,11 @@ def reap_overdue(ctx: ServiceContext, limit: int = 200) -> int:
                 and task["heartbeat_at"] <= now
                 and (task["timeout_at"] is None or task["heartbeat_at"] < task["timeout_at"])
             )
+            # A callback (.waitForTaskToken) whose heartbeat lapses fails with States.Timeout,
+            # as the recorded AWS histories show (conformance timeouts_test_heartbeats_*);
+            # activities report States.HeartbeatTimeout.
+            if task["kind"] == "callback":
+                heartbeat = False
             error = "States.HeartbeatTimeout" if heartbeat else "States.Timeout"
             _resolve(
                 tx,

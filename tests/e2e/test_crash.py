@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import databases
 from tests.support.server import EngineProcess, ServerProcess, sfn_client
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -27,20 +26,6 @@ WAITING = {
         "Done": {"Type": "Succeed"},
     },
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    if not databases.postgres_available():
-        if databases.require_postgres():
-            pytest.fail("PostgreSQL required but unreachable")
-        pytest.skip("PostgreSQL is not reachable")
-    url = databases.create_postgres_database()
-    yield url
-    databases.drop_postgres_database(url)
 
 
 def _check_histories(sfn: Any, arns: list[str]) -> None:

@@ -7,30 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.integration.test_sqs import sqs_client
-from tests.support import databases
 from tests.support.server import ServerProcess
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sqs.db'}"
-        return
-    if not databases.postgres_available():
-        if databases.require_postgres():
-            pytest.fail("PostgreSQL required but unreachable")
-        pytest.skip("PostgreSQL is not reachable")
-    url = databases.create_postgres_database()
-    yield url
-    databases.drop_postgres_database(url)
 
 
 def drain(sqs: Any, url: str) -> list[str]:

@@ -15,25 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import databases
 from tests.support.server import ROOT, ServerProcess, sfn_client
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 ACTIVITY = "arn:aws:states:us-east-1:123456789012:activity:"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workers.db'}"
-        return
-    if not databases.postgres_available():
-        if databases.require_postgres():
-            pytest.fail("PostgreSQL required but unreachable")
-        pytest.skip("PostgreSQL is not reachable")
-    url = databases.create_postgres_database()
-    yield url
-    databases.drop_postgres_database(url)
 
 
 class WorkerProcess:
