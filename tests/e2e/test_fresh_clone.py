@@ -25,6 +25,9 @@ def test_make_run_in_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     venv = Path(sys.prefix)
+    # The clone's files are newer than this venv's install stamp; age pyproject.toml so that
+    # `make run` does not reinstall the package from the clone into the shared venv.
+    os.utime(clone / "pyproject.toml", (0, 0))
     port = free_port()
     env = dict(
         os.environ,
