@@ -193,6 +193,9 @@ def test_consumers_across_processes_with_sigkill(database_url: str) -> None:
             )
         lock = threading.Lock()
         deleted: set[str] = set()
+        # Deletes sent but never answered: the process may have committed them just before it
+        # died, so these messages may be gone (deleted) or back after their visibility timeout.
+        unanswered: set[str] = set()
         stop = threading.Event()
 
         def consumer(me: int) -> None:
@@ -206,6 +209,9 @@ def test_consumers_across_processes_with_sigkill(database_url: str) -> None:
                     if not msgs:
                         time.sleep(0.05)
                         continue
+                    bodies = {m["Body"] for m in msgs}
+                    with lock:
+                        unanswered.update(bodies)
                     client.delete_message_batch(
                         QueueUrl=url,
                         Entries=[
@@ -214,7 +220,8 @@ def test_consumers_across_processes_with_sigkill(database_url: str) -> None:
                         ],
                     )
                     with lock:
-                        deleted.update(m["Body"] for m in msgs)
+                        deleted.update(bodies)
+                        unanswered.difference_update(bodies)
                 except (BotoCoreError, ClientError, httpx.HTTPError):
                     time.sleep(0.1)
 
@@ -242,7 +249,11 @@ def test_consumers_across_processes_with_sigkill(database_url: str) -> None:
         for server in servers:
             _advance(server.endpoint, 121)
         rest = drain(sqs_client(servers[0].endpoint), url)
-        assert set(str(i) for i in range(total)) <= deleted | set(rest)
+        everything = set(str(i) for i in range(total))
+        missing = everything - deleted - set(rest)
+        # Only a message whose delete was in flight when its process died may be gone unseen.
+        assert missing <= unanswered, sorted(missing - unanswered)[:20]
+        assert len(deleted) > total // 2
     finally:
         for server in servers:
             server.stop()
