@@ -10,7 +10,7 @@ name Step Functions records (e.g. ``SQS.QueueDoesNotExistException``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -35,6 +35,8 @@ class Call:
     account: str
     token: str
     now: float
+    # Long-poll keys (TaskSignals) the call made ready, notified once the decision commits.
+    wake_keys: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[Any, Call], Any]

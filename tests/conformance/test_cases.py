@@ -18,9 +18,11 @@ from tests.support.conformance import load_cases, run_case
 from workers.engine import EngineLoops
 
 # Cases that need nothing but the interpreter, or only Lambda functions (played by the test
-# doubles in tests/support/lambdas.py, per shared/conformance/LAMBDAS.md), and every
-# definition error.
-SUPPORTED_NEEDS = {"lambda", "distributed-map"}
+# doubles in tests/support/lambdas.py, per shared/conformance/LAMBDAS.md) and SQS queues (their
+# consumers played by tests/support/queue_consumers.py), and every definition error.
+SUPPORTED_NEEDS = {"lambda", "distributed-map", "sqs"}
+# The account the recorded ARNs and queue URLs use (queues resolve only under the own account).
+CASE_ACCOUNT = "111111111111"
 CASES = load_cases(
     lambda c: set(c.get("needs") or ()) <= SUPPORTED_NEEDS or c["kind"] == "creation_failure"
 )
@@ -37,6 +39,7 @@ def engine(
 ) -> Iterator[tuple[ServiceContext, EngineLoops]]:
     """One SQLite engine for all cases (each case uses its own state machine)."""
     ctx = make_context(f"sqlite:///{tmp_path_factory.mktemp('conf') / 'conformance.db'}")
+    ctx.settings.account_id = CASE_ACCOUNT
     yield ctx, EngineLoops(ctx)
     ctx.store.dispose()
 

@@ -13,7 +13,7 @@ from typing import Any
 from engine.errors import ServiceError
 from engine.services import executions, state_machines
 from engine.services.context import ServiceContext
-from tests.support import lambdas
+from tests.support import lambdas, queue_consumers
 from workers.engine import EngineLoops
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
@@ -128,6 +128,13 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
         return out
     functions = case.get("lambda_functions") or {}
     lambdas.announce(ctx, functions)
+    # SQS queues are created under the context's account: the cases' queue URLs name account
+    # 111111111111, so contexts running them use that account (tests/conformance/test_cases.py).
+    consumer = queue_consumers.QueueConsumer(
+        ctx,
+        queue_consumers.provision(ctx, case),
+        queue_consumers.recorded_answers(expect.get("events") or []),
+    )
     arn = executions.start_execution(
         ctx,
         {
@@ -136,7 +143,7 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
             "name": name,
         },
     )["executionArn"]
-    described = drive(ctx, loops, arn, functions)
+    described = drive(ctx, loops, arn, functions, consumer=consumer)
     diffs = []
     if described["status"] != expect["status"]:
         diffs.append(
@@ -182,14 +189,17 @@ def drive(
     arn: str,
     functions: dict[str, str | None] | None = None,
     max_steps: int = 200,
+    consumer: queue_consumers.QueueConsumer | None = None,
 ) -> dict[str, Any]:
-    """Run an execution to its end, serving its functions and moving the injected clock to
-    each next timer or task deadline."""
+    """Run an execution to its end, serving its functions and queue consumers and moving the
+    injected clock to each next timer or task deadline."""
     from engine.services import runtime, tasks
 
     for _ in range(max_steps):
         loops.run_until_idle()
         if functions and lambdas.serve(ctx, functions):
+            continue
+        if consumer is not None and consumer.urls and consumer.serve():
             continue
         described = executions.describe_execution(ctx, {"executionArn": arn})
         if described["status"] != "RUNNING":
