@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import executions, server, state_machines, worker
+from api.cli import executions, queues, server, state_machines, worker
 
 app = typer.Typer(help="Stepwell: AWS Step Functions you run yourself.", no_args_is_help=True)
 app.command("server")(server.serve)
@@ -14,6 +14,7 @@ app.add_typer(state_machines.app, name="state-machines")
 app.add_typer(executions.app, name="executions")
 app.command("worker")(worker.run)
 app.add_typer(worker.activities_app, name="activities")
+app.add_typer(queues.app, name="queues")
 
 if __name__ == "__main__":
     app()

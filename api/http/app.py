@@ -95,10 +95,11 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
             media_type="application/json",
         )
 
-    from api.http import rest, workers
+    from api.http import queues, rest, workers
 
     app.include_router(rest.router(ctx))
     app.include_router(workers.router(ctx))
+    app.include_router(queues.router(ctx))
     # Last: its /{account}/{queue} pattern must not shadow the routes above.
     app.include_router(sqs.router(ctx))
     return app
