@@ -9,6 +9,9 @@ def resize(event): ...
 @worker.function("thumbnail")         # plain and async def handlers both work
 async def thumbnail(event): ...
 
+@worker.queue("orders", batch_size=10, visibility_timeout=30)   # an SQS queue consumer
+def on_order(message): ...            # see workers/queues.py
+
 worker.run()                          # blocks until SIGTERM / SIGINT
 ```
 
@@ -48,9 +51,10 @@ from workers.handlers import (
     in_thread,
     shutdown_answer,
 )
+from workers.queues import QueueConsumer, QueueContext, QueueHandler, QueueMessage
 from workers.task_client import Rejected, TaskClient, Unavailable
 
-__all__ = ["SHUTDOWN_ERROR", "TaskContext", "Worker"]
+__all__ = ["SHUTDOWN_ERROR", "QueueContext", "QueueMessage", "TaskContext", "Worker"]
 
 log = logging.getLogger("stepwell.worker")
 F = TypeVar("F", bound=HandlerFunc)
@@ -111,6 +115,8 @@ class Worker:
         self.grace = grace
         self._activities: dict[str, Handler] = {}
         self._functions: dict[str, Handler] = {}
+        self._queues: dict[str, QueueHandler] = {}
+        self._consumers: list[QueueConsumer] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -143,6 +149,38 @@ class Worker:
 
         return register
 
+    def queue(
+        self,
+        name_or_url: str,
+        batch_size: int = 10,
+        visibility_timeout: int = 30,
+        *,
+        batch: bool = False,
+        retry_delay: int | None = None,
+        create: bool = False,
+    ) -> Callable[[F], F]:
+        """Register a consumer of an SQS queue (a name or a queue URL): the handler gets each
+        message (a list of up to ``batch_size`` with ``batch=True``); returning deletes them,
+        raising leaves them for redelivery (see workers/queues.py)."""
+
+        def register(func: F) -> F:
+            self.add_queue(
+                name_or_url,
+                func,
+                batch_size=batch_size,
+                visibility_timeout=visibility_timeout,
+                batch=batch,
+                retry_delay=retry_delay,
+                create=create,
+            )
+            return func
+
+        return register
+
+    def add_queue(self, name_or_url: str, func: HandlerFunc, **options: Any) -> None:
+        """Register a queue handler without the decorator (options as for ``queue``)."""
+        self._queues[name_or_url] = QueueHandler.wrap(name_or_url, func, **options)
+
     def add_activity(self, name_or_arn: str, func: HandlerFunc) -> None:
         """Register ``func`` for an activity without the decorator."""
         arn = self.activity_arn(name_or_arn)
@@ -172,6 +210,11 @@ class Worker:
         return list(self._functions)
 
     @property
+    def queues(self) -> list[str]:
+        """The queues (names or URLs, as registered) this worker consumes."""
+        return list(self._queues)
+
+    @property
     def in_flight(self) -> int:
         """How many tasks this worker holds right now."""
         return len(self._running)
@@ -185,8 +228,8 @@ class Worker:
             raise RuntimeError("this worker was already started")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if not self._activities and not self._functions:
-            raise ValueError("register at least one activity or function handler first")
+        if not self._activities and not self._functions and not self._queues:
+            raise ValueError("register at least one activity, function or queue handler first")
         self._thread = threading.Thread(
             target=self._thread_main, name=f"stepwell-worker-{self.name}", daemon=True
         )
@@ -235,10 +278,12 @@ class Worker:
         try:
             self.start(wait=False)
             log.info(
-                "worker %s serving %d activities and %d functions from %s (concurrency %d)",
+                "worker %s serving %d activities, %d functions and %d queues from %s "
+                "(concurrency %d)",
                 self.name,
                 len(self._activities),
                 len(self._functions),
+                len(self._queues),
                 self.endpoint,
                 self.concurrency,
             )
@@ -304,7 +349,21 @@ class Worker:
                     return
             self._ready.set()
             count = self.pollers or min(self.concurrency, 4)
-            pollers = [asyncio.create_task(self._poll_loop(slots)) for _ in range(count)]
+            if self._activities or self._functions:
+                pollers = [asyncio.create_task(self._poll_loop(slots)) for _ in range(count)]
+            self._consumers = [
+                QueueConsumer(
+                    self._client,
+                    handler,
+                    slots,
+                    worker_name=self.name,
+                    poll_seconds=self.poll_seconds,
+                    max_backoff=self.max_backoff,
+                    region=self.region,
+                )
+                for handler in self._queues.values()
+            ]
+            pollers += [asyncio.create_task(c.run()) for c in self._consumers]
             await stopping
         finally:
             stopping.cancel()
@@ -436,6 +495,7 @@ class Worker:
         assert self._client is not None and self._force_event is not None
         grace = self._grace()
         pending = {r.task for r in self._running.values() if r.task is not None}
+        pending |= {task for consumer in self._consumers for task in consumer.in_flight}
         if pending:
             log.info("waiting up to %s s for %d in-flight tasks", grace, len(pending))
             everything = asyncio.create_task(asyncio.wait(pending))
@@ -453,6 +513,10 @@ class Worker:
             route, body = shutdown_answer(running.kind, grace)
             log.warning("failing task %s with %s", _short(running.token), SHUTDOWN_ERROR)
             closing.add(asyncio.create_task(self._shutdown_answer(running, route, body)))
+        for consumer in self._consumers:
+            closing |= consumer.settling
+            if consumer.in_flight:
+                closing.add(asyncio.create_task(consumer.give_up()))
         if closing:
             await asyncio.wait(closing, timeout=ANSWER_GRACE_SECONDS)
         self._hard_stop = True

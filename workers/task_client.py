@@ -199,3 +199,52 @@ class TaskClient:
                     raise _rejection(response)
                 return str(response.json()["activityArn"])
         raise Unavailable("stopped")  # pragma: no cover
+
+    # --- SQS (AWS JSON 1.0), for queue consumers ----------------------------------------------
+    async def sqs(
+        self,
+        operation: str,
+        body: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        retry: bool = True,
+        region: str = "us-east-1",
+    ) -> dict[str, Any]:
+        """One SQS operation (``X-Amz-Target: AmazonSQS.<operation>``) against the server's AWS
+        endpoint. With ``retry`` it is retried while the server is unavailable, until the
+        worker stops; refusals raise Rejected with the SQS error shape as ``code``."""
+        # The region is read from the SigV4 credential scope; the server accepts any signature.
+        headers = {
+            "X-Amz-Target": f"AmazonSQS.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=stepwell/20240101/{region}/sqs/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+        }
+
+        async def once() -> dict[str, Any]:
+            try:
+                response = await self._http.post(
+                    "/", json=body, headers=headers, timeout=timeout or self.request_timeout
+                )
+            except httpx.TransportError as exc:
+                raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            if response.status_code == 429 or response.status_code >= 500:
+                raise Unavailable(f"HTTP {response.status_code} from {operation}")
+            if response.status_code >= 400:
+                raise _rejection(response)
+            return response.json() if response.content else {}
+
+        if not retry:
+            return await once()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Unavailable),
+            wait=wait_exponential(multiplier=0.1, max=self.max_backoff) + wait_random(0, 0.1),
+            stop=lambda _state: self.stopped(),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await once()
+        raise Unavailable("stopped")  # pragma: no cover

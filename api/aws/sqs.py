@@ -11,6 +11,7 @@ Both turn a request into the JSON model's shapes and call engine.services.queues
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -51,29 +52,63 @@ def is_query_request(form: dict[str, str]) -> bool:
     return form.get("Action") in ACTIONS
 
 
-async def call(ctx: ServiceContext, operation: str, caller: Caller, body: dict[str, Any]) -> Any:
-    """Run an operation; ReceiveMessage long-polls without blocking the event loop."""
+async def call(
+    ctx: ServiceContext,
+    operation: str,
+    caller: Caller,
+    body: dict[str, Any],
+    request: Request | None = None,
+) -> Any:
+    """Run an operation; ReceiveMessage long-polls without blocking the event loop (and stops
+    when the client of ``request`` has gone)."""
     if operation == "ReceiveMessage":
-        return await _receive(ctx, caller, body)
+        return await _receive(ctx, caller, body, request)
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise SqsError(f"An invalid action {operation} was encountered.", "InvalidAction")
     return await run_in_threadpool(handler, ctx, caller, body)
 
 
-async def _receive(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+async def _receive(
+    ctx: ServiceContext, caller: Caller, body: dict[str, Any], request: Request | None = None
+) -> dict[str, Any]:
     """Long polling (WaitTimeSeconds, up to 20 s): wait on the queue's notify key, woken by a
-    send in this process, and re-check the database once a second for other nodes' sends."""
+    send in this process, and re-check the database once a second for other nodes' sends.
+    A client that hung up (a consumer shutting down) gets nothing more: messages received for
+    it would stay invisible for their whole visibility timeout."""
     queue_id, wait = await run_in_threadpool(messages.receive_wait_seconds, ctx, body)
     hub = tasks.signals(ctx)
     deadline = time.monotonic() + wait
+    gone = asyncio.Event()
     with hub.listening([wake_key(queue_id)]) as woken:
-        while True:
-            result = await run_in_threadpool(messages.receive_message, ctx, caller, body)
-            remaining = deadline - time.monotonic()
-            if result.get("Messages") or remaining <= 0:
-                return result
-            await hub.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+        watcher = (
+            asyncio.create_task(_watch_disconnect(request, gone, woken))
+            if request is not None and wait > 0
+            else None
+        )
+        try:
+            while True:
+                if gone.is_set():
+                    return {}
+                result = await run_in_threadpool(messages.receive_message, ctx, caller, body)
+                remaining = deadline - time.monotonic()
+                if result.get("Messages") or remaining <= 0:
+                    return result
+                await hub.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+
+async def _watch_disconnect(request: Request, gone: asyncio.Event, woken: asyncio.Event) -> None:
+    """Set ``gone`` (and wake the poll) when the client disconnects, as Starlette's streaming
+    responses listen for it; the request body has been read already."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            woken.set()
+            return
 
 
 # --- AWS JSON 1.0 ---------------------------------------------------------------------------------
@@ -88,7 +123,7 @@ async def handle_json(
     if not isinstance(params, dict):
         return _json_error("SerializationException", "Request body must be a JSON object", "")
     try:
-        result = await call(ctx, operation, caller_of(request, region), params)
+        result = await call(ctx, operation, caller_of(request, region), params, request)
     except SqsError as err:
         return _json_error(err.code, err.message, err.wire_query_code, protocol.status_of(err))
     except ServiceError as err:
@@ -126,7 +161,7 @@ async def handle_query(
     try:
         if action not in ACTIONS:
             raise SqsError(f"An invalid action {action} was encountered.", "InvalidAction")
-        result = await call(ctx, action, caller_of(request, region), params)
+        result = await call(ctx, action, caller_of(request, region), params, request)
     except SqsError as err:
         return protocol.query_error(err.wire_query_code, err.message, protocol.status_of(err))
     except ServiceError as err:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.integration.test_sqs import sqs_client
 from tests.support.server import sfn_client, thread_server
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -163,7 +164,9 @@ def test_bad_tokens_and_unknown_activity(sfn: Any, endpoint: str) -> None:
     assert sfn.list_activities()["activities"] == []
 
 
-def test_wait_for_task_token_callback(sfn: Any) -> None:
+def test_wait_for_task_token_callback(sfn: Any, endpoint: str) -> None:
+    sqs = sqs_client(endpoint)
+    queue = sqs.create_queue(QueueName="callbacks")["QueueUrl"]
     sm = machine(
         sfn,
         "cb",
@@ -171,22 +174,16 @@ def test_wait_for_task_token_callback(sfn: Any) -> None:
             "Type": "Task",
             "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             "Parameters": {
-                "QueueUrl": "http://example/q",
+                "QueueUrl": queue,
                 "MessageBody": {"token.$": "$$.Task.Token"},
             },
             "End": True,
         },
     )
     ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
-    deadline = time.time() + 10
-    token = None
-    while token is None and time.time() < deadline:
-        for event in sfn.get_execution_history(executionArn=ex)["events"]:
-            if event["type"] == "TaskScheduled":
-                params = json.loads(event["taskScheduledEventDetails"]["parameters"])
-                token = params["MessageBody"]["token"]
-        time.sleep(0.02)
-    assert token
+    received = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10).get("Messages", [])
+    assert received
+    token = json.loads(received[0]["Body"])["token"]
     sfn.send_task_success(taskToken=token, output='{"answer": 42}')
     described = finish(sfn, ex)
     assert described["status"] == "SUCCEEDED"
