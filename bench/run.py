@@ -150,6 +150,17 @@ def summary(lines: list[dict[str, Any]]) -> str:
     for row in rows:
         out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     out.append("ratio = Stepwell's advantage (rates: stepwell/moto; times, memory: moto/stepwell)")
+    notes: dict[str, str] = {}
+    for line in lines:
+        for target in ("stepwell", "moto"):
+            figures = line.get(target) or {}
+            if figures.get("unsupported"):
+                where = line["store"] if target == "stepwell" else "run"
+                notes.setdefault(
+                    f"{line['workload']} ({target}, {where})",
+                    f"could not run it: {figures['unsupported']}",
+                )
+    out.extend(f"{key}: {note}" for key, note in notes.items())
     return "\n".join(out)
 
 

@@ -5,7 +5,7 @@ runner, ``--only``, the JSON lines and the summary table pick it up from here.""
 from __future__ import annotations
 
 from bench.common import Workload
-from bench.workloads import ceiling, chain, loop, map_, rss
+from bench.workloads import activity, ceiling, chain, loop, map_, rss, sqs
 
 # Run order matters: rss reads the memory chain left behind; ceiling compares with chain.
 WORKLOADS: list[Workload] = [
@@ -14,6 +14,8 @@ WORKLOADS: list[Workload] = [
     map_.WORKLOAD,
     loop.WORKLOAD,
     ceiling.WORKLOAD,
+    activity.WORKLOAD,
+    sqs.WORKLOAD,
 ]
 
 
