@@ -79,17 +79,16 @@ def start_execution(
                 "This operation is not supported by this type of state machine"
             )
         arn = arns.execution_arn(sm_arn, name, express=machine["type"] == "EXPRESS")
+        trace_header = request.get("traceHeader")
+        if insert_execution(tx, machine, arn, name, input_text, value, now, trace_header):
+            return {"executionArn": arn, "startDate": now}
         existing = tx.executions.get(arn)
-        if existing is not None:
-            if existing["status"] == "RUNNING" and existing["input"] == input_text:
-                return {"executionArn": arn, "startDate": existing["start_date"]}
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        insert_execution(
-            tx, machine, arn, name, input_text, value, now, trace_header=request.get("traceHeader")
-        )
-        return {"executionArn": arn, "startDate": now}
+        if existing["status"] == "RUNNING" and existing["input"] == input_text:
+            return {"executionArn": arn, "startDate": existing["start_date"]}
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
 
-    result = ctx.store.run(work)
+    # Concurrent starts share one commit (group commit); each answers only after it.
+    result = ctx.store.run_grouped(work)
     ctx.waker.wake()
     return result
 
@@ -104,8 +103,9 @@ def insert_execution(
     now: float,
     trace_header: str | None = None,
     parent: tuple[int, int, str] | None = None,
-) -> int:
-    """Write a new execution, its ExecutionStarted event and its runnable mark."""
+) -> int | None:
+    """Write a new execution, its ExecutionStarted event and its runnable mark; None (and
+    nothing written) when an execution with this ARN exists."""
     row: dict[str, Any] = {
         "arn": arn,
         "state_machine_arn": machine["arn"],
@@ -120,7 +120,9 @@ def insert_execution(
     }
     if parent is not None:
         row.update(parent_id=parent[0], parent_request_seq=parent[1], parent_pattern=parent[2])
-    execution_id = tx.executions.insert(row)
+    execution_id = tx.executions.insert_new(row)
+    if execution_id is None:
+        return None
     started = HistoryEvent(
         1,
         0,

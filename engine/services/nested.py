@@ -91,7 +91,8 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
         )
         return
     arn = arns.execution_arn(sm_arn, name)
-    if tx.executions.get(arn) is not None:
+    parent = (execution_id, request.seq, pattern) if pattern in _SYNC else None
+    if insert_execution(tx, machine, arn, name, input_text, value, now, parent=parent) is None:
         _resolve(tx, execution_id, request.seq, now, status="started")
         _resolve(
             tx,
@@ -101,8 +102,6 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
             **_sdk_failure("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"),
         )
         return
-    parent = (execution_id, request.seq, pattern) if pattern in _SYNC else None
-    insert_execution(tx, machine, arn, name, input_text, value, now, parent=parent)
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
     response = {**started, **_http_metadata(len(codec.dumps(started)) + 20)}
     _resolve(tx, execution_id, request.seq, now, status="started")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.store.tables import executions, history_events
 
@@ -14,6 +15,15 @@ _GET_MANY = select(executions).where(executions.c.id.in_(bindparam("ids", expand
 _INSERT_EVENTS = insert(history_events)
 _INSERT = insert(executions)
 _GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
+_GET_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
+# INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement, and
+# no row back when the name is taken (StartExecution then reads the existing one).
+_INSERT_NEW = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(executions)
+    .on_conflict_do_nothing(index_elements=[executions.c.arn])
+    .returning(executions.c.id)
+    for dialect in (sqlite, postgresql)
+}
 
 _SUMMARY_COLUMNS = (
     executions.c.id,
@@ -39,11 +49,15 @@ class ExecutionRepository:
         assert key is not None
         return int(key[0])
 
+    def insert_new(self, row: dict[str, Any]) -> int | None:
+        """Insert an execution unless its ARN exists; returns the new id, or None."""
+        result = self.conn.execute(_INSERT_NEW[self.conn.dialect.name], row)
+        new_id = result.scalar()
+        return None if new_id is None else int(new_id)
+
     def get(self, arn: str) -> dict[str, Any] | None:
         """An execution by ARN."""
-        row = (
-            self.conn.execute(select(executions).where(executions.c.arn == arn)).mappings().first()
-        )
+        row = self.conn.execute(_GET_BY_ARN, {"arn": arn}).mappings().first()
         return dict(row) if row else None
 
     def get_many(self, ids: list[int]) -> list[dict[str, Any]]:
@@ -53,11 +67,7 @@ class ExecutionRepository:
 
     def get_by_id(self, execution_id: int) -> dict[str, Any] | None:
         """An execution by its id."""
-        row = (
-            self.conn.execute(select(executions).where(executions.c.id == execution_id))
-            .mappings()
-            .first()
-        )
+        row = self.conn.execute(_GET_BY_ID, {"id": execution_id}).mappings().first()
         return dict(row) if row else None
 
     def page(

@@ -51,6 +51,8 @@ class Store:
         self.engine: Engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._local_writer: Any = threading.RLock() if self.is_sqlite else nullcontext()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Queued] = []
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -74,6 +76,42 @@ class Store:
         with self.transaction() as tx:
             return work(tx)
 
+    def run_grouped(self, work: Any) -> Any:
+        """Like ``run``, but concurrent callers on SQLite share one commit (group commit).
+
+        SQLite has one writer, so callers already wait in line for the writer lock. Whoever
+        gets it runs every unit of work queued by then, each inside a savepoint so one
+        caller's error undoes only its own writes, and commits once. Every caller returns
+        only after the commit that holds its work. PostgreSQL runs transactions side by side,
+        so there each call is its own transaction.
+        """
+        if not self.is_sqlite:
+            return self.run(work)
+        item = _Queued(work)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._local_writer:
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_group(batch)
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _commit_group(self, batch: list[_Queued]) -> None:
+        try:
+            if len(batch) == 1:
+                batch[0].result = self.run(batch[0].work)
+            else:
+                _retrying(lambda: self._once(lambda tx: _run_each(tx, batch)))
+        except Exception as exc:  # noqa: BLE001 - handed to the callers of the batch
+            for item in batch:
+                item.error = exc
+        finally:
+            for item in batch:
+                item.done = True
+
     def create_schema(self) -> None:
         """Create every table directly (tests); servers use the Alembic migrations."""
         tables.metadata.create_all(self.engine)
@@ -87,6 +125,37 @@ class Store:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class _Queued:
+    """One caller's unit of work waiting for a group commit."""
+
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work: Any) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+def _run_each(tx: Tx, batch: list[_Queued]) -> None:
+    """Run each unit in its own savepoint; an error is kept for its caller, not raised."""
+    for item in batch:
+        item.error = None
+        savepoint = tx.conn.begin_nested()
+        try:
+            item.result = item.work(tx)
+        except IntegrityError as exc:
+            savepoint.rollback()
+            item.error = Conflict(str(exc.orig))
+        except OperationalError:
+            raise  # the database is busy or gone: the whole batch is retried
+        except Exception as exc:  # noqa: BLE001 - the caller's own error, raised in its thread
+            savepoint.rollback()
+            item.error = exc
+        else:
+            savepoint.commit()
 
 
 # A locked SQLite database or a dropped PostgreSQL connection is transient: retry the whole
