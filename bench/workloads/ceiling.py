@@ -2,29 +2,67 @@
 the same server stack (uvicorn + FastAPI) as the AWS wire protocol; 8 client threads, each
 with one keep-alive connection (http.client), call it for a fixed time.
 
-Figures: ``requests_per_s``, and ``chain_start_fraction``: chain's StartExecution requests/s
-on the same store as a fraction of this ceiling (null when chain did not run first). Stepwell
-only: moto has no empty handler to compare with. Client and server share the same cores, so
-the ceiling includes the cost of the Python client.
+Figures: ``requests_per_s``; ``start_requests_per_s``: StartExecution (AWS JSON 1.0, the
+chain workload's state machine and input, each execution then running to its end on the
+server) sent by the same light client for the same time, and ``start_fraction``, its share of
+the ceiling; ``chain_start_fraction``: chain's StartExecution requests/s through boto3 as a
+fraction of the ceiling (null when chain did not run first; boto3's own cost per call bounds
+it). Stepwell only: moto has no empty handler to compare with. Client and server share the
+same cores, so every figure includes the cost of the Python client.
 """
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import RunContext, Target, Workload, run_threads
+import orjson
+
+from bench.common import RunContext, Target, Workload, create_state_machine, run_threads
+from bench.workloads import chain
 
 THREADS = 8
 PATH = "/_stepwell/ping"
+Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
 def measure(target: Target, ctx: RunContext) -> dict[str, Any]:
-    """Hammer the empty handler for a few seconds after a short warm-up."""
+    """The empty handler's requests/s, then StartExecution's with the same client."""
     duration = 2.0 if ctx.quick else 5.0
+    rate = _hammer(target, duration, lambda: ("GET", PATH, None, {}))
+    arn = create_state_machine(target.client(), "ceiling", chain.definition())
+    text = orjson.dumps(chain.INPUT).decode()
+    names = itertools.count()
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "AWSStepFunctions.StartExecution",
+    }
+
+    def start() -> Request:
+        body = {"stateMachineArn": arn, "name": f"c{next(names)}", "input": text}
+        return "POST", "/", orjson.dumps(body), headers
+
+    start_rate = _hammer(target, duration, start)
+    chain_figures = ctx.shared.get((target.name, "chain"))
+    chain_rate = chain_figures.get("start_requests_per_s") if chain_figures else None
+    return {
+        "threads": THREADS,
+        "seconds": duration,
+        "requests_per_s": rate,
+        "start_requests_per_s": start_rate,
+        "start_fraction": start_rate / rate if rate else None,
+        "chain_start_requests_per_s": chain_rate,
+        "chain_start_fraction": chain_rate / rate if chain_rate and rate else None,
+    }
+
+
+def _hammer(target: Target, duration: float, request: Callable[[], Request]) -> float:
+    """Requests/s that 8 keep-alive threads get through, after a short warm-up."""
     warm_up = 0.5
     parts = urlsplit(target.endpoint)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -43,7 +81,8 @@ def measure(target: Target, ctx: RunContext) -> dict[str, Any]:
         warm_end, end = window["warm_end"], window["end"]
         try:
             while (now := time.monotonic()) < end:
-                conn.request("GET", PATH)
+                method, path, body, headers = request()
+                conn.request(method, path, body, headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status != 200:
@@ -54,23 +93,15 @@ def measure(target: Target, ctx: RunContext) -> dict[str, Any]:
             conn.close()
 
     run_threads(THREADS, worker)
-    rate = sum(counts) / duration
-    chain = ctx.shared.get((target.name, "chain"))
-    start_rate = chain.get("start_requests_per_s") if chain else None
-    return {
-        "threads": THREADS,
-        "seconds": duration,
-        "errors": sum(errors),
-        "requests_per_s": rate,
-        "chain_start_requests_per_s": start_rate,
-        "chain_start_fraction": start_rate / rate if start_rate and rate else None,
-    }
+    if sum(errors):
+        raise RuntimeError(f"{sum(errors)} requests failed")
+    return sum(counts) / duration
 
 
 WORKLOAD = Workload(
     name="ceiling",
-    description="empty GET /_stepwell/ping from 8 keep-alive threads",
+    description="empty GET /_stepwell/ping, then StartExecution, from 8 keep-alive threads",
     run=measure,
-    headline=("requests_per_s", "chain_start_fraction"),
+    headline=("requests_per_s", "start_requests_per_s", "start_fraction", "chain_start_fraction"),
     targets=("stepwell",),
 )
