@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.integration.test_sqs import sqs_client
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, sqs_client
 
 
 def drain(sqs: Any, url: str) -> list[str]:

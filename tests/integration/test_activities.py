@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.test_sqs import sqs_client
-from tests.support.server import sfn_client, thread_server
+from tests.support.server import sqs_client
 
 ROLE = "arn:aws:iam::123456789012:role/test"
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sfn(endpoint: str) -> Any:
-    return sfn_client(endpoint)
 
 
 def machine(sfn: Any, name: str, state: dict[str, Any], extra: dict[str, Any] | None = None) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -26,17 +25,6 @@ WAIT = {
     "StartAt": "W",
     "States": {"W": {"Type": "Wait", "Seconds": 3600, "Next": "Done"}, "Done": {"Type": "Succeed"}},
 }
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sfn(endpoint: str) -> Any:
-    return sfn_client(endpoint)
 
 
 def wait_status(sfn: Any, arn: str, timeout: float = 10.0) -> dict[str, Any]:

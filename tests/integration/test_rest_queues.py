@@ -12,14 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from tests.integration.test_sqs import sqs_client
-from tests.support.server import thread_server
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
+from tests.support.server import sqs_client
 
 
 @pytest.fixture

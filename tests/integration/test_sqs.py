@@ -9,41 +9,15 @@ import struct
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support.server import thread_server
+from tests.support.server import sqs_client
 
 ACCOUNT = "123456789012"
-
-
-def sqs_client(endpoint: str) -> Any:
-    """A boto3 SQS client (JSON protocol) for ``endpoint``."""
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sqs(endpoint: str) -> Any:
-    return sqs_client(endpoint)
 
 
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:

@@ -8,31 +8,9 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.integration.test_sqs import sqs_client
-from tests.support.server import sfn_client, thread_server
-
 ROLE = "arn:aws:iam::123456789012:role/test"
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sfn(endpoint: str) -> Any:
-    return sfn_client(endpoint)
-
-
-@pytest.fixture
-def sqs(endpoint: str) -> Any:
-    return sqs_client(endpoint)
 
 
 def run(sfn: Any, states: dict[str, Any], value: Any = None, timeout: float = 10) -> dict:

@@ -8,36 +8,15 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.integration.test_sqs import sqs_client
-from tests.support.server import sfn_client, thread_server
+from tests.support.server import sfn_client
 from workers.sdk import QueueContext, QueueMessage, Worker
 
 ROLE = "arn:aws:iam::123456789012:role/test"
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sqs(endpoint: str) -> Any:
-    return sqs_client(endpoint)
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    """Workers a test started; stopped (grace 0) even when the test fails."""
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop(grace=0)
 
 
 def serve(workers: list[Worker], worker: Worker) -> Worker:

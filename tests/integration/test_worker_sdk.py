@@ -6,36 +6,15 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.server import free_port, sfn_client, thread_server
+from tests.support.server import free_port
 from workers.sdk import Worker
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
-
-
-@pytest.fixture
-def endpoint(ctx: Any) -> Iterator[str]:
-    with thread_server(ctx) as url:
-        yield url
-
-
-@pytest.fixture
-def sfn(endpoint: str) -> Any:
-    return sfn_client(endpoint)
-
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    """Workers a test started; stopped (grace 0) even when the test fails."""
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.stop(grace=0)
 
 
 def make(endpoint: str, **options: Any) -> Worker:

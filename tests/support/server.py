@@ -149,3 +149,18 @@ def sfn_client(endpoint: str) -> Any:
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
     )
+
+
+def sqs_client(endpoint: str) -> Any:
+    """A boto3 SQS client (JSON protocol) for ``endpoint``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
