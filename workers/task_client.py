@@ -122,7 +122,15 @@ class TaskClient:
 
     async def _retrying(self, path: str, body: dict[str, Any], timeout: float | None = None) -> Any:
         """POST until it gets an answer or the worker stops (then Unavailable is raised)."""
-        retrying = AsyncRetrying(
+        async for attempt in self._retry_policy():
+            with attempt:
+                return await self._post(path, body, timeout)
+        raise Unavailable("stopped")  # pragma: no cover - AsyncRetrying always returns or raises
+
+    def _retry_policy(self) -> AsyncRetrying:
+        """Retry while the server is unavailable: capped exponential back-off with jitter,
+        until the worker stops."""
+        return AsyncRetrying(
             retry=retry_if_exception_type(Unavailable),
             wait=wait_exponential(multiplier=0.1, max=self.max_backoff) + wait_random(0, 0.1),
             stop=lambda _state: self.stopped(),
@@ -130,10 +138,6 @@ class TaskClient:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._post(path, body, timeout)
-        raise Unavailable("stopped")  # pragma: no cover - AsyncRetrying always returns or raises
 
     # --- the protocol -------------------------------------------------------------------------
     async def poll(
@@ -236,15 +240,7 @@ class TaskClient:
 
         if not retry:
             return await once()
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(Unavailable),
-            wait=wait_exponential(multiplier=0.1, max=self.max_backoff) + wait_random(0, 0.1),
-            stop=lambda _state: self.stopped(),
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in self._retry_policy():
             with attempt:
                 return await once()
         raise Unavailable("stopped")  # pragma: no cover
