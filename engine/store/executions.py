@@ -110,9 +110,13 @@ class ExecutionRepository:
 
     # --- history -----------------------------------------------------------------------------
     def append_events(self, execution_id: int, events: list[dict[str, Any]]) -> None:
-        """Bulk-insert history events (one executemany)."""
-        if events:
-            self.conn.execute(_INSERT_EVENTS, [{"execution_id": execution_id, **e} for e in events])
+        """Bulk-insert history events of one execution (one executemany)."""
+        self.insert_events([{"execution_id": execution_id, **e} for e in events])
+
+    def insert_events(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk-insert history event rows that name their execution (one executemany)."""
+        if rows:
+            self.conn.execute(_INSERT_EVENTS, rows)
 
     def events(
         self,
