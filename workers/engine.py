@@ -11,6 +11,13 @@ from engine.services.context import ServiceContext, Waker
 
 log = logging.getLogger("stepwell.engine")
 
+# Executions leased per decider round (runtime.claim's batch size). A full batch means more
+# may be waiting, so the decider claims again at once instead of waiting for a wake-up.
+CLAIM_LIMIT = 32
+# The timer loop re-reads the earliest due time at least this often, for timers and task
+# deadlines that other nodes sharing a PostgreSQL database add without waking it.
+TIMER_RECHECK_SECONDS = 1.0
+
 
 class EngineLoops:
     """Runs the decider and timer loops in background threads."""
@@ -54,27 +61,36 @@ class EngineLoops:
     def _decider_loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                ids = runtime.claim(self.ctx, self.owner)
+                ids = runtime.claim(self.ctx, self.owner, CLAIM_LIMIT)
                 if ids and not self.stopping.is_set():
                     runtime.decide_batch(self.ctx, self.owner, ids)
                 if ids:
+                    # The decisions may have added timers or task deadlines.
                     self.timer_waker.wake()
+                if len(ids) >= CLAIM_LIMIT:
                     continue
             except Exception:  # keep deciding other executions; this one's lease expires
                 log.exception("decider step failed")
+            # Whatever made an execution runnable meanwhile (an answer, a timer, a start, a
+            # decision that resolved its own request) woke the waker, so this returns at once
+            # when there is work; claiming again unasked would only contend for the writer.
             self.ctx.waker.wait(self.ctx.settings.idle_poll_seconds)
 
     def _timer_loop(self) -> None:
+        # Firing timers and reaping overdue tasks are writes; most wake-ups (one per decider
+        # round) only move the earliest due time, which one read finds out.
+        due: float | None = 0.0
         while not self.stopping.is_set():
-            timeout = 1.0
+            timeout = TIMER_RECHECK_SECONDS
             try:
-                runtime.fire_due_timers(self.ctx)
-                tasks.reap_overdue(self.ctx)
-                dues = [runtime.next_timer_due(self.ctx), tasks.next_task_deadline(self.ctx)]
-                for due in dues:
-                    if due is not None:
-                        timeout = max(0.0, min(timeout, due - self.ctx.clock.now()))
+                if due is not None and due <= self.ctx.clock.now():
+                    runtime.fire_due_timers(self.ctx)
+                    tasks.reap_overdue(self.ctx)
+                due = tasks.next_due(self.ctx)
+                if due is not None:
+                    timeout = max(0.0, min(timeout, due - self.ctx.clock.now()))
             except Exception:
                 log.exception("timer step failed")
+                due = 0.0  # try firing again after the pause
             if timeout > 0:
                 self.timer_waker.wait(timeout)

@@ -96,7 +96,6 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
     """GetActivityTask: wait (without polling the database in a loop) until a task is there."""
     arn = body.get("activityArn")
     worker = body.get("workerName") or ""
-    await run_in_threadpool(activities.check_activity, ctx, arn)
     signals = tasks.signals(ctx)
     deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
     with signals.listening([f"activity:{arn}"]) as woken:

@@ -102,3 +102,9 @@ def list_activities(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
 def check_activity(ctx: ServiceContext, arn: Any) -> None:
     """Raise unless ``arn`` names an existing activity (GetActivityTask's precondition)."""
     ctx.store.run(lambda tx: _get(tx, arn))
+
+
+def require_activity(tx: Any, arn: Any) -> dict[str, Any]:
+    """The activity ``arn`` names, inside the caller's transaction; raises as
+    ``check_activity`` does (a null or malformed ARN, an activity that does not exist)."""
+    return _get(tx, arn)

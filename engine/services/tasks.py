@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import codec
 from engine.errors import NotFound, ServiceError, ValidationError
+from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
 from engine.services.resolutions import resolve as _resolve
 
@@ -105,9 +106,17 @@ def signals(ctx: ServiceContext) -> TaskSignals:
 
 
 # --- dispatch (inside the decider's commit) --------------------------------------------------
+# The key dispatch returns when it answered the request in the decision's own transaction:
+# the execution is runnable again as soon as that commits, and (as with every key dispatch
+# returns) the decider is woken after the commit instead of finding out on its idle poll.
+DECIDER_KEY = "decider"
+
+
 def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None:
     """Create the task row a Task state's request needs, or answer it at once when no one
-    can serve it. Returns the long-poll key to notify once the transaction commits."""
+    can serve it. Returns the key to notify once the transaction commits: a long-poll key
+    when a worker can now take the task (or a queue now holds a message), ``DECIDER_KEY``
+    when the request was answered here and the execution is runnable again."""
     payload = request.payload
     kind, token = payload["kind"], payload["token"]
     timeout, heartbeat = payload.get("timeout"), payload.get("heartbeat")
@@ -132,14 +141,14 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
                 error="States.Runtime",
                 cause=f"Activity does not exist: '{payload['resource']}'",
             )
-            return None
+            return DECIDER_KEY
         tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
         return f"activity:{payload['resource']}"
     from engine.services import nested
 
     if nested.is_start_execution(payload) and payload.get("pattern") != "waitForTaskToken":
         nested.start_child(tx, execution_id, request, now)
-        return "decider"
+        return DECIDER_KEY
     function = _function_call(payload)
     if function is not None:
         name, task_input, mode = function
@@ -158,7 +167,7 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
                 f":function:{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error "
                 f"Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             )
-            return None
+            return DECIDER_KEY
         tx.tasks.insert(
             {
                 **row,
@@ -172,7 +181,7 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
     if payload["kind"] == "service":
         served = _call_integration(tx, execution_id, request, row, now)
         if served:
-            return served if isinstance(served, str) else None
+            return served if isinstance(served, str) else DECIDER_KEY
     if payload.get("pattern") == "waitForTaskToken":
         # A callback: the integration is not called by us; whoever holds the token answers.
         tx.tasks.insert(
@@ -186,7 +195,7 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
             }
         )
         _resolve(tx, execution_id, request.seq, now, status="started")
-        return None
+        return DECIDER_KEY
     _resolve(
         tx,
         execution_id,
@@ -196,7 +205,7 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
         error="States.Runtime",
         cause=f"Stepwell does not serve the resource '{payload['resource']}' yet.",
     )
-    return None
+    return DECIDER_KEY
 
 
 def _call_integration(
@@ -283,10 +292,9 @@ def claim_activity_task(
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any] | None:
-        if tx.tasks.activity(activity_arn) is None:
-            from engine.services.activities import ActivityDoesNotExist
-
-            raise ActivityDoesNotExist(f"Activity Does Not Exist: '{activity_arn}'")
+        # Checked in the claiming transaction: a long poll needs no transaction of its own
+        # to validate the ARN first.
+        require_activity(tx, activity_arn)
         task = tx.tasks.claim("activity", [activity_arn], worker, now)
         if task is None:
             return None
@@ -524,3 +532,14 @@ def reap_overdue(ctx: ServiceContext, limit: int = 200) -> int:
 def next_task_deadline(ctx: ServiceContext) -> float | None:
     """The earliest open task deadline."""
     return ctx.store.run(lambda tx: tx.tasks.next_deadline())
+
+
+def next_due(ctx: ServiceContext) -> float | None:
+    """The earliest moment the timer loop has work: a durable timer falls due or an open
+    task's deadline passes (one read instead of two)."""
+
+    def work(tx: Any) -> float | None:
+        dues = [d for d in (tx.runtime.next_timer_due(), tx.tasks.next_deadline()) if d is not None]
+        return min(dues) if dues else None
+
+    return ctx.store.run(work)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, delete, insert, or_, select, update
 
-from engine.store.executions import lease_free
 from engine.store.tables import executions, resolutions, timers
 
 
@@ -40,6 +39,35 @@ _CONTINUE_DECISION = _decision_update(terminal=False)
 _END_DECISION = _decision_update(terminal=True)
 
 
+def _claim_statement(skip_locked: bool) -> Any:
+    """The UPDATE .. RETURNING that leases the oldest runnable executions whose lease is free,
+    built once for the decider's hot path (an empty claim is its most frequent statement)."""
+    candidates = (
+        select(executions.c.id)
+        .where(
+            executions.c.runnable == 1,
+            or_(
+                executions.c.lease_expires.is_(None),
+                executions.c.lease_expires < bindparam("now"),
+            ),
+        )
+        .order_by(executions.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(executions)
+        .where(executions.c.id.in_(candidates.scalar_subquery()))
+        .values(lease_owner=bindparam("owner_"), lease_expires=bindparam("expires"))
+        .returning(executions.c.id)
+    )
+
+
+_CLAIM = _claim_statement(skip_locked=False)
+_CLAIM_PG = _claim_statement(skip_locked=True)
+
+
 class RuntimeRepository:
     """Claiming, committing and waking executions."""
 
@@ -49,26 +77,13 @@ class RuntimeRepository:
     def claim(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[int]:
         """Lease up to ``limit`` runnable executions for ``owner``; returns their ids.
 
-        PostgreSQL skips rows another node is claiming (FOR UPDATE SKIP LOCKED); SQLite has a
-        single writer, and the caller's BEGIN IMMEDIATE already serialises claims.
+        One statement, built once: UPDATE .. WHERE id IN (the oldest runnable, unleased ids)
+        RETURNING id. PostgreSQL skips rows another node is claiming (FOR UPDATE SKIP LOCKED);
+        SQLite has a single writer, and the caller's BEGIN IMMEDIATE already serialises claims.
         """
-        candidates = (
-            select(executions.c.id)
-            .where(executions.c.runnable == 1, lease_free(now))
-            .order_by(executions.c.id)
-            .limit(limit)
-        )
-        if self.conn.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = [row.id for row in self.conn.execute(candidates)]
-        if not ids:
-            return []
-        self.conn.execute(
-            update(executions)
-            .where(executions.c.id.in_(ids))
-            .values(lease_owner=owner, lease_expires=now + lease_seconds)
-        )
-        return ids
+        statement = _CLAIM_PG if self.conn.dialect.name == "postgresql" else _CLAIM
+        params = {"now": now, "owner_": owner, "expires": now + lease_seconds, "limit": limit}
+        return sorted(row.id for row in self.conn.execute(statement, params))
 
     def resolutions(self, execution_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
         """Resolutions of an execution in the order they arrived."""

@@ -4,9 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from engine.store.tables import activities, functions, tasks
+
+
+def _pick(skip_locked: bool) -> Any:
+    """The oldest scheduled task of a kind among some resources (a worker's poll)."""
+    query = (
+        select(tasks)
+        .where(
+            tasks.c.kind == bindparam("kind"),
+            tasks.c.resource.in_(bindparam("resources", expanding=True)),
+            tasks.c.status == "SCHEDULED",
+        )
+        .order_by(tasks.c.id)
+        .limit(1)
+    )
+    return query.with_for_update(skip_locked=True) if skip_locked else query
+
+
+# Built once: every long poll and every answer runs these, and building a statement costs
+# more than executing it.
+_PICK = _pick(skip_locked=False)
+_PICK_PG = _pick(skip_locked=True)
+_START = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("id_"), tasks.c.status == "SCHEDULED")
+    .values(
+        status="STARTED",
+        worker_name=bindparam("worker"),
+        started_at=bindparam("now"),
+        heartbeat_at=bindparam("heartbeat"),
+    )
+)
+_NEXT_DEADLINE = select(func.min(tasks.c.timeout_at), func.min(tasks.c.heartbeat_at)).where(
+    tasks.c.status != "DONE"
+)
 
 
 class TaskRepository:
@@ -29,26 +63,22 @@ class TaskRepository:
         self, kind: str, resources: list[str], worker: str, now: float
     ) -> dict[str, Any] | None:
         """Hand the oldest scheduled task of these resources to ``worker``."""
-        query = (
-            select(tasks)
-            .where(
-                tasks.c.kind == kind, tasks.c.resource.in_(resources), tasks.c.status == "SCHEDULED"
-            )
-            .order_by(tasks.c.id)
-            .limit(1)
-        )
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = self.conn.execute(query).mappings().first()
+        pick = _PICK_PG if self.conn.dialect.name == "postgresql" else _PICK
+        row = self.conn.execute(pick, {"kind": kind, "resources": resources}).mappings().first()
         if row is None:
             return None
+        heartbeat = row["heartbeat_seconds"]
         values: dict[str, Any] = {"status": "STARTED", "worker_name": worker, "started_at": now}
-        if row["heartbeat_seconds"]:
-            values["heartbeat_at"] = now + row["heartbeat_seconds"]
+        if heartbeat:
+            values["heartbeat_at"] = now + heartbeat
         result = self.conn.execute(
-            update(tasks)
-            .where(tasks.c.id == row["id"], tasks.c.status == "SCHEDULED")
-            .values(**values)
+            _START,
+            {
+                "id_": row["id"],
+                "worker": worker,
+                "now": now,
+                "heartbeat": values.get("heartbeat_at", row["heartbeat_at"]),
+            },
         )
         if result.rowcount != 1:
             return None
@@ -87,10 +117,8 @@ class TaskRepository:
 
     def next_deadline(self) -> float | None:
         """The earliest open timeout or heartbeat deadline."""
-        row = self.conn.execute(
-            select(tasks.c.timeout_at, tasks.c.heartbeat_at).where(tasks.c.status != "DONE")
-        ).all()
-        deadlines = [d for r in row for d in r if d is not None]
+        row = self.conn.execute(_NEXT_DEADLINE).first()
+        deadlines = [d for d in row or () if d is not None]
         return min(deadlines) if deadlines else None
 
     def close_for_execution(self, execution_id: int) -> None:
