@@ -12,7 +12,13 @@ from engine.store.tables import executions, history_events
 # Built once: constructing statements costs more than running them on the decider's hot path.
 _GET_MANY = select(executions).where(executions.c.id.in_(bindparam("ids", expanding=True)))
 
-_INSERT_EVENTS = insert(history_events)
+_EVENT_COLUMNS = [c.name for c in history_events.columns]
+_RAW_INSERT_EVENTS = {
+    dialect: f"INSERT INTO history_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
+    f"({', '.join(marker.format(c) for c in _EVENT_COLUMNS)})"
+    # Named parameters in each driver's own style (sqlite3: ":name", psycopg: "%(name)s").
+    for dialect, marker in (("sqlite", ":{}"), ("postgresql", "%({})s"))
+}
 _INSERT = insert(executions)
 _GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
 _GET_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
@@ -114,9 +120,13 @@ class ExecutionRepository:
         self.insert_events([{"execution_id": execution_id, **e} for e in events])
 
     def insert_events(self, rows: list[dict[str, Any]]) -> None:
-        """Bulk-insert history event rows that name their execution (one executemany)."""
+        """Bulk-insert history event rows that name their execution (one executemany).
+
+        The driver gets the rows as they are: the columns are plain numbers and text, and
+        SQLAlchemy's per-row parameter processing was most of the cost of a large Map's
+        commit (bench/PROFILES.md)."""
         if rows:
-            self.conn.execute(_INSERT_EVENTS, rows)
+            self.conn.exec_driver_sql(_RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
 
     def events(
         self,
