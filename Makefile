@@ -7,7 +7,7 @@ export STEPWELL_DATABASE_URL ?= sqlite:///stepwell.db
 export STEPWELL_HOST ?= 127.0.0.1
 export STEPWELL_PORT ?= 8080
 
-.PHONY: run test lint bench check-migrations clean
+.PHONY: run test lint bench profile check-migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Where the server's time goes under a workload (py-spy): make profile WORKLOAD=chain STORE=sqlite
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile --only $(or $(WORKLOAD),chain) --store $(or $(STORE),sqlite)
 
 clean:
 	rm -rf $(VENV) stepwell.db stepwell.db-wal stepwell.db-shm
