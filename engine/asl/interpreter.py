@@ -8,6 +8,8 @@ timestamps, so replaying the same resolutions rebuilds the same history.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -103,8 +105,20 @@ Handler = Callable[["Interpreter", StateCall], Generator[Any, Any, Outcome]]
 
 def iso_timestamp(epoch: float) -> str:
     """AWS's context-object time format, e.g. 2024-02-07T13:52:02.123Z."""
-    stamp = datetime.fromtimestamp(epoch, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    # Every state's $$ carries two of these, so this avoids datetime and strftime per call;
+    # the microseconds round as datetime.fromtimestamp rounds them.
+    fraction, whole = math.modf(epoch)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    elif micros < 0:
+        whole, micros = whole - 1, micros + 1_000_000
+    return f"{_iso_second(int(whole))}.{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass
@@ -227,9 +241,12 @@ class Interpreter:
         details: dict[str, Any] | None,
         link: bool = True,
         meta: dict[str, Any] | None = None,
+        at: float | None = None,
     ) -> Emitted:
         """Append an event to the history. ``link`` False leaves the fiber's chain unchanged;
-        ``meta`` travels with the event to the store's projections but is not part of it."""
+        ``meta`` travels with the event to the store's projections but is not part of it;
+        ``at`` is when the event happened elsewhere (a worker took the task), used when it is
+        earlier than the time the interpreter would give the event."""
         index = len(self.events)
         if fiber.silent:
             return Emitted(0, 0, event_type, self.timestamps(index), details)
@@ -244,9 +261,10 @@ class Interpreter:
                     f"({MAX_HISTORY_EVENTS}).",
                 )
             return Emitted(0, 0, event_type, self.timestamps(index), details)
-        event = Emitted(
-            index + 1, fiber.last_event_id, event_type, self.timestamps(index), details, meta
-        )
+        stamp = self.timestamps(index)
+        if at is not None:
+            stamp = min(stamp, at)
+        event = Emitted(index + 1, fiber.last_event_id, event_type, stamp, details, meta)
         self.events.append(event)
         if link:
             fiber.last_event_id = event.id
