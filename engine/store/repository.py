@@ -51,6 +51,8 @@ class Store:
         self.engine: Engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._local_writer: Any = threading.RLock() if self.is_sqlite else nullcontext()
+        # Group commits queue on the SQLite writer lock, or on a lock of their own.
+        self._group_lock: Any = self._local_writer if self.is_sqlite else threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Queued] = []
 
@@ -77,20 +79,23 @@ class Store:
             return work(tx)
 
     def run_grouped(self, work: Any) -> Any:
-        """Like ``run``, but concurrent callers on SQLite share one commit (group commit).
+        """Like ``run``, but concurrent callers share one commit (group commit).
 
-        SQLite has one writer, so callers already wait in line for the writer lock. Whoever
-        gets it runs every unit of work queued by then, each inside a savepoint so one
-        caller's error undoes only its own writes, and commits once. Every caller returns
-        only after the commit that holds its work. PostgreSQL runs transactions side by side,
-        so there each call is its own transaction.
+        Callers wait in line for the group lock (on SQLite, the writer lock they would wait
+        for anyway). Whoever gets it runs every unit of work queued by then in one
+        transaction and commits once; every caller returns only after the commit that holds
+        its work. Should one unit fail, that transaction is rolled back and each unit runs
+        in a transaction of its own, so an error reaches only its own caller and leaves
+        nothing behind. ``work`` may therefore run more than once; only one run commits.
+
+        On PostgreSQL, where transactions could run side by side, grouping measured about
+        the same starts/s but kept the decider ahead of them: chain's p50 latency fell from
+        hundreds of milliseconds (a backlog) to ~33 ms (bench/PROFILES.md).
         """
-        if not self.is_sqlite:
-            return self.run(work)
         item = _Queued(work)
         with self._queue_lock:
             self._queue.append(item)
-        with self._local_writer:
+        with self._group_lock:
             if not item.done:
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -101,16 +106,26 @@ class Store:
 
     def _commit_group(self, batch: list[_Queued]) -> None:
         try:
-            if len(batch) == 1:
-                batch[0].result = self.run(batch[0].work)
-            else:
-                _retrying(lambda: self._once(lambda tx: _run_each(tx, batch)))
-        except Exception as exc:  # noqa: BLE001 - handed to the callers of the batch
+            if len(batch) > 1:
+                try:
+                    results = self.run(lambda tx: [item.work(tx) for item in batch])
+                except Exception:  # noqa: BLE001 - one unit failed: run each alone (below)
+                    pass
+                else:
+                    for item, result in zip(batch, results, strict=True):
+                        item.result, item.done = result, True
+                    return
             for item in batch:
-                item.error = exc
-        finally:
-            for item in batch:
+                try:
+                    item.result = self.run(item.work)
+                except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
+                    item.error = exc
                 item.done = True
+        finally:
+            # Interrupted (KeyboardInterrupt, SystemExit): nobody may wait for an answer.
+            for item in batch:
+                if not item.done:
+                    item.error, item.done = RuntimeError("group commit interrupted"), True
 
     def create_schema(self) -> None:
         """Create every table directly (tests); servers use the Alembic migrations."""
@@ -137,25 +152,6 @@ class _Queued:
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
-
-
-def _run_each(tx: Tx, batch: list[_Queued]) -> None:
-    """Run each unit in its own savepoint; an error is kept for its caller, not raised."""
-    for item in batch:
-        item.error = None
-        savepoint = tx.conn.begin_nested()
-        try:
-            item.result = item.work(tx)
-        except IntegrityError as exc:
-            savepoint.rollback()
-            item.error = Conflict(str(exc.orig))
-        except OperationalError:
-            raise  # the database is busy or gone: the whole batch is retried
-        except Exception as exc:  # noqa: BLE001 - the caller's own error, raised in its thread
-            savepoint.rollback()
-            item.error = exc
-        else:
-            savepoint.commit()
 
 
 # A locked SQLite database or a dropped PostgreSQL connection is transient: retry the whole

@@ -1,6 +1,6 @@
-"""Group commit (``Store.run_grouped``): concurrent units of work share a commit on SQLite, yet
+"""Group commit (``Store.run_grouped``): concurrent units of work share a commit, yet
 each caller sees only its own outcome and a failing unit leaves nothing behind. On SQLite and
-PostgreSQL (where each unit is its own transaction)."""
+PostgreSQL."""
 
 from __future__ import annotations
 
