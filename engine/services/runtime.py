@@ -163,22 +163,42 @@ def _compute(
 
 
 def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] | None]:
-    """Write a batch of decisions; their history events go in one bulk insert at the end
-    (one round trip on PostgreSQL instead of one per execution)."""
+    """Write a batch of decisions: first every conditional update of an execution row (one
+    round trip on PostgreSQL), then what each recorded decision implies, and the history
+    events of all of them in one bulk insert at the end."""
+    rows = [_row_values(item) for item in pending]
+    recorded = tx.runtime.commit_decisions(
+        owner,
+        [
+            (item.row["id"], item.row["event_count"], values, item.decision.applied)
+            for item, values in zip(pending, rows, strict=True)
+        ],
+    )
     events: list[dict[str, Any]] = []
-    outcomes = [_commit(tx, owner, item, events) for item in pending]
+    outcomes = [
+        _apply(tx, item, values, events) if ok else None
+        for item, values, ok in zip(pending, rows, recorded, strict=True)
+    ]
     tx.executions.insert_events(events)
     return outcomes
 
 
-def _commit(
-    tx: Any, owner: str, item: _Pending, events: list[dict[str, Any]] | None = None
-) -> list[str] | None:
-    """Write one decision; None when it is void (lease lost or history moved on). Its events
-    are added to ``events`` when given (the caller inserts them), else inserted here."""
+def _commit(tx: Any, owner: str, item: _Pending) -> list[str] | None:
+    """Write one decision; None when it is void (lease lost or history moved on)."""
+    values = _row_values(item)
+    if not tx.runtime.commit_decision(
+        item.row["id"], owner, item.row["event_count"], values, item.decision.applied
+    ):
+        return None
+    events: list[dict[str, Any]] = []
+    outcome = _apply(tx, item, values, events)
+    tx.executions.insert_events(events)
+    return outcome
+
+
+def _row_values(item: _Pending) -> dict[str, Any]:
+    """The execution row's new values after a decision."""
     row, decision = item.row, item.decision
-    execution_id = row["id"]
-    now = decision.events[-1].timestamp if decision.events else item.now
     values: dict[str, Any] = {
         "event_count": row["event_count"] + len(decision.events),
         "request_seq": decision.request_seq,
@@ -186,20 +206,29 @@ def _commit(
     if decision.status != "RUNNING":
         values.update(
             status=decision.status,
-            stop_date=now,
+            stop_date=_decided_at(item),
             output=codec.dumps(decision.output) if decision.status == "SUCCEEDED" else None,
             error=decision.error,
             cause=decision.cause,
         )
-    if not tx.runtime.commit_decision(
-        execution_id, owner, row["event_count"], values, decision.applied
-    ):
-        return None
-    rows = [{"execution_id": execution_id, **event_row(e)} for e in decision.events]
-    if events is None:
-        tx.executions.insert_events(rows)
-    else:
-        events.extend(rows)
+    return values
+
+
+def _decided_at(item: _Pending) -> float:
+    events = item.decision.events
+    return events[-1].timestamp if events else item.now
+
+
+def _apply(
+    tx: Any, item: _Pending, values: dict[str, Any], events: list[dict[str, Any]]
+) -> list[str]:
+    """What a recorded decision implies besides its row: its history events (added to
+    ``events``), Map Runs, timers, tasks, children and the parent that waits; the keys of
+    the task queues to wake."""
+    row, decision = item.row, item.decision
+    execution_id = row["id"]
+    now = _decided_at(item)
+    events.extend({"execution_id": execution_id, **event_row(e)} for e in decision.events)
     map_runs.project(tx, row, decision.events)
     if decision.status != "RUNNING":
         if decision.request_seq:
