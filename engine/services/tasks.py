@@ -285,6 +285,26 @@ def _function_call(payload: dict[str, Any]) -> tuple[str, Any, str] | None:
 
 
 # --- workers ----------------------------------------------------------------------------------
+# A worker taking a task is progress, not an answer: nothing in the execution waits on it.
+# The claim records it as a "started" resolution stamped with the claim's time ("at") and does
+# not wake the decider: the ActivityStarted (LambdaFunctionStarted, TaskStarted) event is
+# written on the decider's next round, with the task's answer when that comes first (the
+# common case: one decision instead of two competing with the answer for the writer), else on
+# its idle poll, at most ``Settings.idle_poll_seconds`` later. The event keeps the claim's time,
+# read once the task row is found (so after the ActivityScheduled that made it).
+def _started(ctx: ServiceContext, tx: Any, task: dict[str, Any], worker: str, now: float) -> None:
+    at = max(now, ctx.clock.now())
+    _resolve(
+        tx,
+        task["execution_id"],
+        task["request_seq"],
+        now,
+        status="started",
+        worker=worker,
+        at=at,
+    )
+
+
 def claim_activity_task(
     ctx: ServiceContext, activity_arn: str, worker: str
 ) -> dict[str, Any] | None:
@@ -298,15 +318,10 @@ def claim_activity_task(
         task = tx.tasks.claim("activity", [activity_arn], worker, now)
         if task is None:
             return None
-        _resolve(
-            tx, task["execution_id"], task["request_seq"], now, status="started", worker=worker
-        )
+        _started(ctx, tx, task, worker, now)
         return {"taskToken": task["token"], "input": task["input"]}
 
-    result = ctx.store.run(work)
-    if result is not None:
-        ctx.waker.wake()
-    return result
+    return ctx.store.run(work)
 
 
 def poll(
@@ -327,14 +342,7 @@ def poll(
                 continue
             task = tx.tasks.claim(kind, resources, worker, now)
             if task is not None:
-                _resolve(
-                    tx,
-                    task["execution_id"],
-                    task["request_seq"],
-                    now,
-                    status="started",
-                    worker=worker,
-                )
+                _started(ctx, tx, task, worker, now)
                 return {
                     "taskToken": task["token"],
                     "input": task["input"],
@@ -343,10 +351,7 @@ def poll(
                 }
         return None
 
-    result = ctx.store.run(work)
-    if result is not None:
-        ctx.waker.wake()
-    return result
+    return ctx.store.run(work)
 
 
 def complete_function(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:

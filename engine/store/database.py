@@ -30,7 +30,11 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip at the start of every transaction. A connection
+    # the server dropped fails its first statement instead; SQLAlchemy then discards the pool's
+    # older connections and Store.run retries the whole transaction on a fresh one (nothing of
+    # the failed attempt was committed), which is how the pessimistic ping would have ended too.
+    return create_engine(url, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -72,6 +72,31 @@ def test_activity_round_trip_and_long_poll(sfn: Any) -> None:
     assert err.value.response["Error"]["Code"] == "TaskTimedOut"
 
 
+def test_activity_started_is_recorded_unanswered_and_keeps_the_claim_time(
+    sfn: Any, endpoint: str
+) -> None:
+    activity = sfn.create_activity(name="slow")["activityArn"]
+    sm = machine(sfn, "slow", {"Type": "Task", "Resource": activity, "End": True})
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w1")
+    # A claim does not wake the decider (nothing waits on it), yet ActivityStarted reaches the
+    # history without an answer, on the decider's idle poll.
+    deadline = time.time() + 10
+    while "ActivityStarted" not in types(sfn, ex) and time.time() < deadline:
+        time.sleep(0.05)
+    assert "ActivityStarted" in types(sfn, ex)
+    httpx.post(f"{endpoint}/_stepwell/clock", json={"advance": 100})
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    assert finish(sfn, ex)["status"] == "SUCCEEDED"
+    stamps = {
+        e["type"]: e["timestamp"].timestamp()
+        for e in sfn.get_execution_history(executionArn=ex)["events"]
+    }
+    # The event carries when the worker took the task, not when the decider wrote it.
+    assert stamps["ActivitySucceeded"] - stamps["ActivityStarted"] >= 99
+    assert stamps["ActivityStarted"] >= stamps["ActivityScheduled"]
+
+
 def test_failure_is_caught(sfn: Any) -> None:
     activity = sfn.create_activity(name="flaky")["activityArn"]
     sm = machine(

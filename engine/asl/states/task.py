@@ -166,12 +166,16 @@ def _progress(
             ),
         )
         return
+    # A worker's claim records when it took the task ("at"): the event keeps that moment even
+    # when the decider writes it later, together with the task's answer.
+    at = res.get("at")
     if resource.kind == "activity":
-        interp.emit(call.fiber, "ActivityStarted", {"workerName": res.get("worker") or ""})
+        details = {"workerName": res.get("worker") or ""}
+        interp.emit(call.fiber, "ActivityStarted", details, at=at)
     elif resource.kind == "function":
-        interp.emit(call.fiber, "LambdaFunctionStarted", None)
+        interp.emit(call.fiber, "LambdaFunctionStarted", None, at=at)
     else:
-        interp.emit(call.fiber, "TaskStarted", _with_service(resource, {}))
+        interp.emit(call.fiber, "TaskStarted", _with_service(resource, {}), at=at)
 
 
 def _seconds(call: StateCall, field: str, value: Any) -> int | None:
