@@ -13,7 +13,7 @@ from typing import Any
 from engine.errors import ServiceError
 from engine.services import executions, state_machines
 from engine.services.context import ServiceContext
-from tests.support import lambdas, queue_consumers
+from tests.support import activity_workers, child_machines, lambdas, queue_consumers
 from workers.engine import EngineLoops
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
@@ -135,6 +135,17 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
         queue_consumers.provision(ctx, case),
         queue_consumers.recorded_answers(expect.get("events") or []),
     )
+    # Activities (their workers) and the child state machines of states:startExecution tasks,
+    # as the recorded tests set them up (tests/support/activity_workers.py, child_machines.py).
+    worker = activity_workers.ActivityWorker(
+        ctx,
+        activity_workers.provision(ctx, case),
+        activity_workers.recorded_answers(expect.get("events") or []),
+    )
+    children = child_machines.ChildMachines(
+        ctx, child_machines.plan(ctx, case, expect.get("events") or [])
+    )
+    children.provision()
     arn = executions.start_execution(
         ctx,
         {
@@ -143,7 +154,8 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
             "name": name,
         },
     )["executionArn"]
-    described = drive(ctx, loops, arn, functions, consumer=consumer)
+    worker.execution_arn = arn
+    described = drive(ctx, loops, arn, functions, consumer=consumer, others=(worker, children))
     diffs = []
     if described["status"] != expect["status"]:
         diffs.append(
@@ -190,9 +202,11 @@ def drive(
     functions: dict[str, str | None] | None = None,
     max_steps: int = 200,
     consumer: queue_consumers.QueueConsumer | None = None,
+    others: tuple[Any, ...] = (),
 ) -> dict[str, Any]:
-    """Run an execution to its end, serving its functions and queue consumers and moving the
-    injected clock to each next timer or task deadline."""
+    """Run an execution to its end, serving its functions, queue consumers and ``others``
+    (doubles with a ``serve()`` that returns how much it did), moving the injected clock to
+    each next timer or task deadline."""
     from engine.services import runtime, tasks
 
     for _ in range(max_steps):
@@ -200,6 +214,8 @@ def drive(
         if functions and lambdas.serve(ctx, functions):
             continue
         if consumer is not None and consumer.urls and consumer.serve():
+            continue
+        if any([double.serve() for double in others]):
             continue
         described = executions.describe_execution(ctx, {"executionArn": arn})
         if described["status"] != "RUNNING":
