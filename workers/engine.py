@@ -7,7 +7,7 @@ import logging
 import threading
 
 from engine.services import runtime, tasks
-from engine.services.context import ServiceContext, Waker
+from engine.services.context import ServiceContext
 
 log = logging.getLogger("stepwell.engine")
 
@@ -26,7 +26,7 @@ class EngineLoops:
         self.ctx = ctx
         self.owner = owner or ctx.settings.node_id
         self.stopping = threading.Event()
-        self.timer_waker = Waker()
+        self.timer_waker = ctx.timer_waker
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:

@@ -39,6 +39,9 @@ class ServiceContext:
     clock: Clock
     settings: Settings
     waker: Waker = field(default_factory=Waker)
+    # Wakes the timer loop when a deadline may have moved earlier (a worker's claim starts a
+    # task's heartbeat clock); the loop re-reads the earliest due time.
+    timer_waker: Waker = field(default_factory=Waker)
     decider_cache: Any = None
     task_signals: Any = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)

@@ -319,9 +319,20 @@ def claim_activity_task(
         if task is None:
             return None
         _started(ctx, tx, task, worker, now)
-        return {"taskToken": task["token"], "input": task["input"]}
+        return task
 
-    return ctx.store.run(work)
+    task = ctx.store.run(work)
+    if task is None:
+        return None
+    _heartbeat_clock_started(ctx, task)
+    return {"taskToken": task["token"], "input": task["input"]}
+
+
+def _heartbeat_clock_started(ctx: ServiceContext, task: dict[str, Any]) -> None:
+    """After a claim commits: a task with HeartbeatSeconds now has a deadline the timer loop
+    must learn (waking it needlessly is harmless: it re-reads the earliest due time)."""
+    if task.get("heartbeat_at") is not None:
+        ctx.timer_waker.wake()
 
 
 def poll(
@@ -343,15 +354,19 @@ def poll(
             task = tx.tasks.claim(kind, resources, worker, now)
             if task is not None:
                 _started(ctx, tx, task, worker, now)
-                return {
-                    "taskToken": task["token"],
-                    "input": task["input"],
-                    "kind": "activity" if kind == "activity" else "function",
-                    "resource": task["resource"],
-                }
+                return {**task, "kind": "activity" if kind == "activity" else "function"}
         return None
 
-    return ctx.store.run(work)
+    task = ctx.store.run(work)
+    if task is None:
+        return None
+    _heartbeat_clock_started(ctx, task)
+    return {
+        "taskToken": task["token"],
+        "input": task["input"],
+        "kind": task["kind"],
+        "resource": task["resource"],
+    }
 
 
 def complete_function(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
