@@ -131,18 +131,21 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
         "heartbeat_seconds": heartbeat,
     }
     if kind == "activity":
+        # The interpreter records ActivityScheduled only once this says the activity exists
+        # (stamped now, when the task row is made); AWS fails the state at once otherwise.
         if tx.tasks.activity(payload["resource"]) is None:
             _resolve(
                 tx,
                 execution_id,
                 request.seq,
                 now,
-                status="failed",
+                status="rejected",
                 error="States.Runtime",
-                cause=f"Activity does not exist: '{payload['resource']}'",
+                cause=f"The activity {payload['resource']} does not exist.",
             )
             return DECIDER_KEY
         tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
+        _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
         return f"activity:{payload['resource']}"
     from engine.services import nested
 

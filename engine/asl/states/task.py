@@ -64,11 +64,14 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         heartbeat = _seconds(call, "HeartbeatSeconds", value)
     if resource.callback and timeout is None:
         timeout = None  # a callback waits until answered (AWS: up to a year)
-    interp.emit(
-        call.fiber,
-        f"{_PREFIX.get(resource.kind, 'Task')}Scheduled",
-        _scheduled(resource, parameters, timeout, heartbeat),
-    )
+    scheduled = _scheduled(resource, parameters, timeout, heartbeat)
+    # An activity is scheduled only if it exists, which the dispatcher learns: it answers
+    # "scheduled" (ActivityScheduled is recorded then, stamped when the task was created) or
+    # "rejected" (no activity events at all; the state fails, as AWS records a deleted
+    # activity: conformance activities test_activity_task_on_deleted).
+    deferred = resource.kind == "activity"
+    if not deferred:
+        interp.emit(call.fiber, f"{_PREFIX.get(resource.kind, 'Task')}Scheduled", scheduled)
     resolution = yield interp.await_task(
         call,
         {
@@ -88,6 +91,15 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     )
     while True:
         status = resolution.get("status")
+        if deferred:
+            if status == "rejected":
+                error = resolution.get("error") or ErrorName.RUNTIME
+                raise state_error(call, resolution.get("cause") or "", error)
+            deferred = False
+            interp.emit(call.fiber, "ActivityScheduled", scheduled, at=resolution.get("at"))
+            if status == "scheduled":
+                resolution = yield AwaitMore(seq)
+                continue
         if status in ("started", "submitted"):
             _progress(interp, call, resource, status, resolution)
             resolution = yield AwaitMore(seq)
