@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -64,6 +65,12 @@ def thread_server(ctx: Any) -> Iterator[str]:
         loops.stop()
 
 
+def _log_file() -> Any:
+    """Where a child process's log goes: a file, never a pipe nobody reads (a full pipe
+    would block the process in the middle of a test)."""
+    return tempfile.TemporaryFile()
+
+
 class ServerProcess:
     """A real ``stepwell server`` process that tests can SIGKILL and restart."""
 
@@ -91,7 +98,7 @@ class ServerProcess:
         if not self.engine:
             args.append("--no-engine")
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=_log_file()
         )
         wait_healthy(self.endpoint)
         return self
@@ -124,7 +131,7 @@ class EngineProcess:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=_log_file(),
         )
 
     def stop(self) -> None:
