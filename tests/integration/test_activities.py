@@ -200,3 +200,60 @@ def test_wait_for_task_token_callback(sfn: Any, endpoint: str) -> None:
     described = finish(sfn, ex)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"answer": 42}
+
+
+def test_activity_scheduled_without_a_worker_and_started_without_a_worker_name(
+    sfn: Any, ctx: Any
+) -> None:
+    activity = sfn.create_activity(name="idle")["activityArn"]
+    sm = machine(sfn, "idle", {"Type": "Task", "Resource": activity, "End": True})
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    # ActivityScheduled is recorded once the task exists, before any worker asks for it.
+    deadline = time.time() + 10
+    while "ActivityScheduled" not in types(sfn, ex) and time.time() < deadline:
+        time.sleep(0.02)
+    assert types(sfn, ex) == ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
+    task = sfn.get_activity_task(activityArn=activity)  # no workerName
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    assert finish(sfn, ex)["status"] == "SUCCEEDED"
+    started = [
+        e
+        for e in sfn.get_execution_history(executionArn=ex)["events"]
+        if e["type"] == "ActivityStarted"
+    ]
+    # AWS leaves workerName out when the worker gave none.
+    assert started and "workerName" not in started[0].get("activityStartedEventDetails", {})
+    # Replaying the stored answers rebuilds the stored history (ActivityScheduled included).
+    from engine.services import runtime
+
+    row = ctx.store.run(lambda tx: tx.executions.get(ex))
+    stored, live = runtime.rebuild(ctx, row["id"])
+    assert [(e.type, e.id, e.previous_event_id) for e in live.interpreter.events] == [
+        (e.type, e.id, e.previous_event_id) for e in stored
+    ]
+
+
+def test_a_deleted_activity_fails_the_state_before_scheduling(sfn: Any) -> None:
+    activity = sfn.create_activity(name="gone")["activityArn"]
+    sm = machine(
+        sfn,
+        "gone",
+        {
+            "Type": "Task",
+            "Resource": activity,
+            "End": True,
+            # States.Runtime is terminal: States.ALL does not catch it.
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
+        },
+        {"Handled": {"Type": "Pass", "End": True}},
+    )
+    sfn.delete_activity(activityArn=activity)
+    ex = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+    described = finish(sfn, ex)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.Runtime"
+    assert described["cause"] == (
+        "An error occurred while executing the state 'Work' (entered at the event id #2). "
+        f"The activity {activity} does not exist."
+    )
+    assert types(sfn, ex) == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]

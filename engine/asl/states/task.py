@@ -182,7 +182,9 @@ def _progress(
     # when the decider writes it later, together with the task's answer.
     at = res.get("at")
     if resource.kind == "activity":
-        details = {"workerName": res.get("worker") or ""}
+        # A worker that polled without a workerName is recorded without one (AWS omits the
+        # field: conformance activities test_activity_task_no_worker_name).
+        details = {"workerName": res["worker"]} if res.get("worker") else {}
         interp.emit(call.fiber, "ActivityStarted", details, at=at)
     elif resource.kind == "function":
         interp.emit(call.fiber, "LambdaFunctionStarted", None, at=at)
