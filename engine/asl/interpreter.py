@@ -182,7 +182,11 @@ class Interpreter:
                     fiber, "ExecutionTimedOut" if timed_out else "ExecutionFailed", err.details()
                 )
                 self.status = "TIMED_OUT" if timed_out else "FAILED"
-                self.error, self.cause = err.error, err.cause
+                # What the execution reports (DescribeExecution, a .sync parent) leaves out
+                # what its ExecutionFailed leaves out: a Fail state without Error or Cause,
+                # a timeout's cause (AWS omits the field rather than giving "").
+                self.error = None if err.omit_error else err.error
+                self.cause = None if err.omit_cause else err.cause
                 if self.failed_at is None:
                     return
                 # A failed execution may be redriven (RedriveExecution): it then goes on from

@@ -99,6 +99,33 @@ def test_sync_failure_and_fire_and_forget(ctx: Any) -> None:
     assert "TaskSubmitted" not in types
 
 
+def test_a_child_failing_without_a_cause_is_reported_without_one(ctx: Any) -> None:
+    # AWS leaves out what a Fail state leaves out: in the child's ExecutionFailed, in its
+    # DescribeExecution, and in the description a .sync parent fails with.
+    silent = create(
+        ctx, "silent", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Quiet"}}}
+    )
+    sm = create(ctx, "quiet", parent("arn:aws:states:::states:startExecution.sync"))
+    described, _ = run(ctx, sm, {"child": silent, "n": 1, "name": "q"})
+    assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed"
+    cause = json.loads(described["cause"])
+    assert cause["Error"] == "Quiet" and "Cause" not in cause
+    child_arn = silent.replace("stateMachine", "execution") + ":q"
+    child = executions.describe_execution(ctx, {"executionArn": child_arn})
+    assert child["status"] == "FAILED" and child["error"] == "Quiet" and "cause" not in child
+    events = executions.get_execution_history(ctx, {"executionArn": child_arn})["events"]
+    assert events[-1]["executionFailedEventDetails"] == {"error": "Quiet"}
+
+    empty = create(ctx, "empty", {"StartAt": "F", "States": {"F": {"Type": "Fail"}}})
+    described, _ = run(ctx, sm, {"child": empty, "n": 1, "name": "e"}, name="p-empty")
+    cause = json.loads(described["cause"])
+    assert "Error" not in cause and "Cause" not in cause
+    child = executions.describe_execution(
+        ctx, {"executionArn": empty.replace("stateMachine", "execution") + ":e"}
+    )
+    assert child["status"] == "FAILED" and "error" not in child and "cause" not in child
+
+
 def test_missing_state_machine_fails_with_sdk_error(ctx: Any) -> None:
     sm = create(ctx, "missing", parent("arn:aws:states:::states:startExecution"))
     missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope"
