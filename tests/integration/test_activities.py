@@ -257,3 +257,34 @@ def test_a_deleted_activity_fails_the_state_before_scheduling(sfn: Any) -> None:
         f"The activity {activity} does not exist."
     )
     assert types(sfn, ex) == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+
+
+def test_a_timed_out_activity_fails_the_execution_without_a_cause(ctx: Any) -> None:
+    # AWS records a Task timeout with its error only: on ActivityTimedOut, on ExecutionFailed
+    # and in DescribeExecution (no "cause": "").
+    from engine.services import activities, executions, state_machines, tasks
+    from workers.engine import EngineLoops
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "late"})["activityArn"]
+    definition = {
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": activity, "TimeoutSeconds": 5, "End": True}
+        },
+    }
+    sm = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "late", "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    ex = executions.start_execution(ctx, {"stateMachineArn": sm})["executionArn"]
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    ctx.clock.advance(6)
+    tasks.reap_overdue(ctx)
+    loops.run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": ex})
+    assert described["status"] == "FAILED" and described["error"] == "States.Timeout"
+    assert "cause" not in described
+    events = executions.get_execution_history(ctx, {"executionArn": ex})["events"]
+    assert [e["type"] for e in events][-2:] == ["ActivityTimedOut", "ExecutionFailed"]
+    assert events[-2]["activityTimedOutEventDetails"] == {"error": "States.Timeout"}
+    assert events[-1]["executionFailedEventDetails"] == {"error": "States.Timeout"}

@@ -125,7 +125,12 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             f"{_PREFIX.get(resource.kind, 'Task')}{suffix}",
             _with_service(resource, details),
         )
-        raise StatesError(error, cause)
+        failure = StatesError(error, cause)
+        # A timeout carries no cause: AWS records only the error, on the *TimedOut event and on
+        # the ExecutionFailed it leads to (conformance activities test_activity_task_start_timeout,
+        # timeouts test_fixed_timeout_service_lambda, test_heartbeat_timeout).
+        failure.omit_cause = "cause" not in details
+        raise failure
 
 
 def _role_arn(call: StateCall, credentials: dict[str, Any]) -> Any:
