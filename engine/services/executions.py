@@ -206,6 +206,8 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
         out["cause"] = row["cause"]
     if row.get("trace_header"):
         out["traceHeader"] = row["trace_header"]
+    if row.get("redrive_date") is not None:
+        out["redriveDate"] = row["redrive_date"]
     return out
 
 
@@ -214,8 +216,7 @@ def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str
 
     def work(tx: Any) -> dict[str, Any]:
         row = get_execution(tx, request.get("executionArn"))
-        redrives = tx.executions.count_events(row["id"], "ExecutionRedriven")
-        out = describe_row({**row, "redrive_count": redrives})
+        out = describe_row(row)
         if row["status"] in ("FAILED", "TIMED_OUT"):
             out["redriveStatus"] = "REDRIVABLE"
         else:
@@ -224,7 +225,7 @@ def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str
                 out["redriveStatusReason"] = f"Execution is {row['status']} and cannot be redriven"
         return out
 
-    return ctx.store.run(work)
+    return ctx.store.read(work)
 
 
 def describe_state_machine_for_execution(
@@ -251,7 +252,7 @@ def describe_state_machine_for_execution(
             else {"enabled": False},
         }
 
-    return ctx.store.run(work)
+    return ctx.store.read(work)
 
 
 def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +278,7 @@ def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
             out["nextToken"] = encode_token("ex", rows[limit - 1]["id"])
         return out
 
-    return ctx.store.run(work)
+    return ctx.store.read(work)
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -290,6 +291,9 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row["stop_date"] is not None:
         out["stopDate"] = row["stop_date"]
+    if row.get("redrive_count"):
+        out["redriveCount"] = row["redrive_count"]
+        out["redriveDate"] = row["redrive_date"]
     return out
 
 
@@ -375,7 +379,7 @@ def get_execution_history(ctx: ServiceContext, request: dict[str, Any]) -> dict[
             out["nextToken"] = encode_token("h", rows[limit - 1]["event_id"])
         return out
 
-    return ctx.store.run(work)
+    return ctx.store.read(work)
 
 
 _DATA_FIELDS = ("input", "output")
@@ -414,7 +418,7 @@ def redrive_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str,
         current = tx.executions.get_by_id(row["id"])
         if current["status"] != row["status"] or current["event_count"] != row["event_count"]:
             raise ExecutionNotRedrivable("Execution is already being redriven")
-        tx.executions.reopen(row["id"])
+        tx.executions.reopen(row["id"], now)
         tx.runtime.resolve(row["id"], seq, None, now)
         return {"redriveDate": now}
 

@@ -146,7 +146,7 @@ def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict
     """DescribeStateMachine."""
     arn = _require(request, "stateMachineArn")
     arns.parse(arn, "stateMachine")
-    return ctx.store.run(lambda tx: describe_row(get_state_machine(tx, arn)))
+    return ctx.store.read(lambda tx: describe_row(get_state_machine(tx, arn)))
 
 
 def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -227,7 +227,7 @@ def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[st
             out["nextToken"] = encode_token("sm", rows[limit - 1]["id"])
         return out
 
-    return ctx.store.run(work)
+    return ctx.store.read(work)
 
 
 def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]:

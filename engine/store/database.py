@@ -54,4 +54,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # BEGIN IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (Store.read) begins deferred and never asks for it.
+        if connection.get_execution_options().get("stepwell_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

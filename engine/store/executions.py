@@ -39,6 +39,8 @@ _SUMMARY_COLUMNS = (
     executions.c.status,
     executions.c.start_date,
     executions.c.stop_date,
+    executions.c.redrive_count,
+    executions.c.redrive_date,
 )
 
 
@@ -154,20 +156,21 @@ class ExecutionRepository:
             query = query.limit(limit)
         return [dict(r) for r in self.conn.execute(query).mappings()]
 
-    def reopen(self, execution_id: int) -> None:
+    def reopen(self, execution_id: int, now: float) -> None:
         """A redriven execution runs again."""
         self.conn.execute(
             update(executions)
             .where(executions.c.id == execution_id)
-            .values(status="RUNNING", stop_date=None, output=None, error=None, cause=None)
+            .values(
+                status="RUNNING",
+                stop_date=None,
+                output=None,
+                error=None,
+                cause=None,
+                redrive_count=executions.c.redrive_count + 1,
+                redrive_date=now,
+            )
         )
-
-    def count_events(self, execution_id: int, event_type: str) -> int:
-        """How many events of one type an execution's history holds."""
-        query = select(func.count()).where(
-            history_events.c.execution_id == execution_id, history_events.c.type == event_type
-        )
-        return int(self.conn.execute(query).scalar_one())
 
     def running_children(self, parent_id: int) -> list[dict[str, Any]]:
         """Running executions started by ``parent_id``."""

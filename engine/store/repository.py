@@ -78,6 +78,20 @@ class Store:
         with self.transaction() as tx:
             return work(tx)
 
+    def read(self, work: Any) -> Any:
+        """Run ``work(tx)`` that only reads. On SQLite it neither waits for this process's
+        writer lock nor takes SQLite's: a deferred transaction reads a consistent snapshot
+        beside the writer (WAL), so polling clients do not queue behind the decider."""
+        if not self.is_sqlite:
+            return self.run(work)
+        return _retrying(lambda: self._read_once(work))
+
+    def _read_once(self, work: Any) -> Any:
+        with self.engine.connect() as conn:
+            conn.execution_options(stepwell_read_only=True)
+            with conn.begin():
+                return work(Tx(conn))
+
     def run_grouped(self, work: Any) -> Any:
         """Like ``run``, but concurrent callers share one commit (group commit).
 

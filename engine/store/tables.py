@@ -74,6 +74,8 @@ executions = Table(
     Column("start_date", Float, nullable=False),
     Column("stop_date", Float, nullable=True),
     Column("trace_header", String(256), nullable=True),
+    Column("redrive_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("redrive_date", Float, nullable=True),
     # A child started by a parent's states:startExecution Task: whom to answer when it ends.
     Column("parent_id", Id, nullable=True, index=True),
     Column("parent_request_seq", Integer, nullable=True),

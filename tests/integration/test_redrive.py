@@ -70,6 +70,11 @@ def test_redrive_reruns_only_failed_iterations(ctx: Any) -> None:
     described = executions.describe_execution(ctx, {"executionArn": arn})
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == [10, 20, 30]
     assert described["redriveCount"] == 1
+    assert described["startDate"] <= described["redriveDate"] <= described["stopDate"]
+    listed = executions.list_executions(ctx, {"stateMachineArn": described["stateMachineArn"]})
+    assert [(e["redriveCount"], e["redriveDate"]) for e in listed["executions"]] == [
+        (1, described["redriveDate"])
+    ]
     types = history(ctx, arn)
     assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
     assert types[-1] == "ExecutionSucceeded" and types.count("PassStateEntered") == 1
