@@ -9,6 +9,7 @@ parent's decision transaction, and its end answers the parent in the child's fin
 from __future__ import annotations
 
 import uuid
+from email.utils import formatdate
 from typing import Any
 
 from engine import codec
@@ -37,12 +38,15 @@ def _sdk_failure(code: str, message: str) -> dict[str, Any]:
     }
 
 
-def _http_metadata(body_length: int) -> dict[str, Any]:
+def _http_metadata(body_length: int, now: float) -> dict[str, Any]:
+    """The SDK's HTTP metadata of a StartExecution response, headers as AWS records them
+    (the Date is the decision's time, from the injected clock)."""
     request_id = str(uuid.uuid4())
     headers = {
         "connection": "keep-alive",
         "Content-Length": str(body_length),
         "Content-Type": "application/x-amz-json-1.0",
+        "Date": formatdate(now, usegmt=True),
         "x-amzn-RequestId": request_id,
     }
     return {
@@ -103,7 +107,7 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
         )
         return
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
-    response = {**started, **_http_metadata(len(codec.dumps(started)) + 20)}
+    response = {**started, **_http_metadata(len(codec.dumps(started)) + 20, now)}
     _resolve(tx, execution_id, request.seq, now, status="started")
     if pattern in _SYNC:
         _resolve(tx, execution_id, request.seq, now, status="submitted", output=response)

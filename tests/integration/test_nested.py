@@ -148,3 +148,24 @@ def test_stopping_a_parent_stops_its_children(ctx: Any) -> None:
         ctx, {"executionArn": sleeper.replace("stateMachine", "execution") + ":long"}
     )
     assert child["status"] == "ABORTED"
+
+
+def test_the_start_response_carries_the_sdk_http_headers(ctx: Any) -> None:
+    from email.utils import formatdate
+
+    child = create(ctx, "quick", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    sm = create(ctx, "starter", parent("arn:aws:states:::states:startExecution"))
+    described, _ = run(ctx, sm, {"child": child, "n": 1, "name": "h"})
+    output = json.loads(described["output"])
+    headers = output["SdkHttpMetadata"]["HttpHeaders"]
+    # The Date header is the moment of the call, on the engine's (injected) clock.
+    assert headers["Date"] == formatdate(output["StartDate"] / 1000, usegmt=True)
+    assert set(headers) == {
+        "connection",
+        "Content-Length",
+        "Content-Type",
+        "Date",
+        "x-amzn-RequestId",
+    }
+    assert output["SdkHttpMetadata"]["AllHttpHeaders"] == {k: [v] for k, v in headers.items()}
+    assert output["SdkResponseMetadata"]["RequestId"] == headers["x-amzn-RequestId"]
