@@ -106,6 +106,24 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
             **_sdk_failure("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"),
         )
         return
+    if pattern in _SYNC:
+        # The task's $$.Task.Token answers it too: AWS closes a .sync task with whatever
+        # SendTaskSuccess / SendTaskFailure sends before the child ends (conformance callback
+        # test_sync_with_task_token). The row makes the token known; no worker polls for it.
+        tx.tasks.insert(
+            {
+                "token": payload["token"],
+                "execution_id": execution_id,
+                "request_seq": request.seq,
+                "kind": "child",
+                "resource": arn,
+                "target": payload["resource"],
+                "input": codec.dumps(params),
+                "status": "STARTED",
+                "created_at": now,
+                "started_at": now,
+            }
+        )
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
     response = {**started, **_http_metadata(len(codec.dumps(started)) + 20, now)}
     _resolve(tx, execution_id, request.seq, now, status="started")
@@ -120,6 +138,9 @@ def execution_ended(tx: Any, row: dict[str, Any], now: float) -> None:
     parent_id = row.get("parent_id")
     if parent_id is None or row.get("parent_pattern") not in _SYNC:
         return
+    task = tx.tasks.for_request(parent_id, row["parent_request_seq"])
+    if task is not None and not tx.tasks.finish(task["id"]):
+        return  # the parent's task was answered by its token, or has ended with the parent
     json_output = row["parent_pattern"] == "sync:2"
     described: dict[str, Any] = {
         "ExecutionArn": row["arn"],

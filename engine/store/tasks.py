@@ -59,6 +59,19 @@ class TaskRepository:
         row = self.conn.execute(select(tasks).where(tasks.c.token == token)).mappings().first()
         return dict(row) if row else None
 
+    def for_request(self, execution_id: int, request_seq: int) -> dict[str, Any] | None:
+        """The task an execution's request created, if it created one."""
+        row = (
+            self.conn.execute(
+                select(tasks).where(
+                    tasks.c.execution_id == execution_id, tasks.c.request_seq == request_seq
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
     def claim(
         self, kind: str, resources: list[str], worker: str, now: float
     ) -> dict[str, Any] | None:

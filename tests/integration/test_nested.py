@@ -169,3 +169,91 @@ def test_the_start_response_carries_the_sdk_http_headers(ctx: Any) -> None:
     }
     assert output["SdkHttpMetadata"]["AllHttpHeaders"] == {k: [v] for k, v in headers.items()}
     assert output["SdkResponseMetadata"]["RequestId"] == headers["x-amzn-RequestId"]
+
+
+def _token_parent(resource: str) -> dict[str, Any]:
+    return {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": resource,
+                "End": True,
+                "Parameters": {
+                    "StateMachineArn.$": "$.child",
+                    "Input": {"TaskToken.$": "$$.Task.Token"},
+                    "Name.$": "$.name",
+                },
+            }
+        },
+    }
+
+
+def test_a_sync_task_is_answered_by_its_task_token(ctx: Any) -> None:
+    import pytest
+
+    from engine.services import tasks
+
+    waiting = create(
+        ctx,
+        "waiting-child",
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}},
+    )
+    for pattern in ("sync", "sync:2"):
+        sm = create(
+            ctx,
+            f"tok-{pattern[-1]}",
+            _token_parent(f"arn:aws:states:::states:startExecution.{pattern}"),
+        )
+        described, _ = run(
+            ctx, sm, {"child": waiting, "name": f"t-{pattern[-1]}"}, name=f"p-{pattern[-1]}"
+        )
+        assert described["status"] == "RUNNING"
+        child_arn = waiting.replace("stateMachine", "execution") + f":t-{pattern[-1]}"
+        child = executions.describe_execution(ctx, {"executionArn": child_arn})
+        token = json.loads(child["input"])["TaskToken"]
+        tasks.send_task_heartbeat(ctx, {"taskToken": token})
+        tasks.send_task_success(ctx, {"taskToken": token, "output": '"early"'})
+        EngineLoops(ctx).run_until_idle()
+        parent_arn = described["executionArn"]
+        described = executions.describe_execution(ctx, {"executionArn": parent_arn})
+        assert described["status"] == "SUCCEEDED" and described["output"] == '"early"'
+        history = executions.get_execution_history(ctx, {"executionArn": parent_arn})["events"]
+        assert [e["type"] for e in history][3:6] == [
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+        ]
+        with pytest.raises(tasks.TaskTimedOut):
+            tasks.send_task_success(ctx, {"taskToken": token, "output": "{}"})
+
+    sm = create(ctx, "tok-fail", _token_parent("arn:aws:states:::states:startExecution.sync"))
+    described, _ = run(ctx, sm, {"child": waiting, "name": "t-f"}, name="p-f")
+    child = executions.describe_execution(
+        ctx, {"executionArn": waiting.replace("stateMachine", "execution") + ":t-f"}
+    )
+    token = json.loads(child["input"])["TaskToken"]
+    tasks.send_task_failure(ctx, {"taskToken": token, "error": "Nope", "cause": "said no"})
+    EngineLoops(ctx).run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": described["executionArn"]})
+    assert described["status"] == "FAILED"
+    assert (described["error"], described["cause"]) == ("Nope", "said no")
+
+
+def test_a_sync_task_answered_by_its_child_no_longer_takes_its_token(ctx: Any) -> None:
+    import pytest
+
+    from engine.services import tasks
+
+    quick = create(
+        ctx, "quick-child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    sm = create(ctx, "tok-late", _token_parent("arn:aws:states:::states:startExecution.sync:2"))
+    described, _ = run(ctx, sm, {"child": quick, "name": "q"})
+    assert described["status"] == "SUCCEEDED"
+    child = executions.describe_execution(
+        ctx, {"executionArn": quick.replace("stateMachine", "execution") + ":q"}
+    )
+    token = json.loads(child["input"])["TaskToken"]
+    with pytest.raises(tasks.TaskTimedOut):
+        tasks.send_task_success(ctx, {"taskToken": token, "output": "{}"})
