@@ -142,11 +142,22 @@ def _role_arn(call: StateCall, credentials: dict[str, Any]) -> Any:
     )
 
 
+def _names(resource: Resource) -> dict[str, str]:
+    """The ``resourceType`` and ``resource`` a service Task's events record: ``sqs`` and
+    ``sendMessage.waitForTaskToken``; for an AWS SDK integration the SDK's service joins the
+    type (``aws-sdk:s3`` and ``putObject``), as every recorded aws-sdk history shows."""
+    service, action = resource.service, resource.action
+    if service == "aws-sdk" and ":" in action:
+        sdk_service, action = action.split(":", 1)
+        service = f"aws-sdk:{sdk_service}"
+    name = action + (f".{resource.pattern}" if resource.pattern else "")
+    return {"resourceType": service, "resource": name}
+
+
 def _scheduled(resource: Resource, parameters: Any, timeout: Any, heartbeat: Any) -> dict[str, Any]:
     if resource.kind == "service":
         details: dict[str, Any] = {
-            "resourceType": resource.service,
-            "resource": resource.action + (f".{resource.pattern}" if resource.pattern else ""),
+            **_names(resource),
             "region": resource.region,
             "parameters": encode(parameters),
         }
@@ -166,8 +177,7 @@ def _scheduled(resource: Resource, parameters: Any, timeout: Any, heartbeat: Any
 def _with_service(resource: Resource, details: dict[str, Any]) -> dict[str, Any]:
     if resource.kind != "service":
         return details
-    name = resource.action + (f".{resource.pattern}" if resource.pattern else "")
-    return {"resourceType": resource.service, "resource": name, **details}
+    return {**_names(resource), **details}
 
 
 def _progress(
