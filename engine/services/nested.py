@@ -13,7 +13,8 @@ from email.utils import formatdate
 from typing import Any
 
 from engine import codec
-from engine.services import arns
+from engine.errors import ServiceError
+from engine.services import arns, integrations
 from engine.services.executions import insert_execution, parse_input
 from engine.services.resolutions import resolve as _resolve
 
@@ -59,52 +60,54 @@ def _http_metadata(body_length: int, now: float) -> dict[str, Any]:
     }
 
 
-def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
-    """Start the child execution a parent's Task asks for, inside the parent's commit."""
-    payload = request.payload
-    params = payload.get("parameters") or {}
-    pattern = payload.get("pattern") or ""
+class _NotStarted(Exception):
+    """StartExecution refused: the API error ``code`` (e.g. StateMachineDoesNotExist)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _start(tx: Any, params: dict[str, Any], now: float, parent: tuple[int, int, str] | None) -> str:
+    """StartExecution inside the caller's transaction: the new execution's ARN."""
     sm_arn = str(params.get("StateMachineArn"))
     machine = tx.state_machines.get(sm_arn)
     if machine is None:
-        _resolve(tx, execution_id, request.seq, now, status="started")
-        _resolve(
-            tx,
-            execution_id,
-            request.seq,
-            now,
-            **_sdk_failure("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{sm_arn}'"),
-        )
-        return
+        raise _NotStarted("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{sm_arn}'")
     raw = params.get("Input")
     input_text = raw if isinstance(raw, str) else codec.dumps({} if raw is None else raw)
     name = params.get("Name") or str(uuid.uuid4())
     try:
         arns.check_name(name)
         value = parse_input(input_text)
-    except Exception as exc:  # a bad Name or Input fails the Task, as the SDK call would
-        _resolve(tx, execution_id, request.seq, now, status="started")
-        _resolve(
-            tx,
-            execution_id,
-            request.seq,
-            now,
-            status="failed",
-            error="StepFunctions.InvalidExecutionInputException",
-            cause=str(exc),
-        )
-        return
+    except ServiceError as exc:  # a bad Name or Input fails the call, as the SDK's would
+        raise _NotStarted(exc.code, exc.message) from exc
     arn = arns.execution_arn(sm_arn, name)
-    parent = (execution_id, request.seq, pattern) if pattern in _SYNC else None
     if insert_execution(tx, machine, arn, name, input_text, value, now, parent=parent) is None:
-        _resolve(tx, execution_id, request.seq, now, status="started")
-        _resolve(
-            tx,
-            execution_id,
-            request.seq,
-            now,
-            **_sdk_failure("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"),
-        )
+        raise _NotStarted("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+    return arn
+
+
+def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
+    """Start the child execution a parent's Task asks for, inside the parent's commit."""
+    payload = request.payload
+    params = payload.get("parameters") or {}
+    pattern = payload.get("pattern") or ""
+    parent = (execution_id, request.seq, pattern) if pattern in _SYNC else None
+    _resolve(tx, execution_id, request.seq, now, status="started")
+    try:
+        arn = _start(tx, params, now, parent)
+    except _NotStarted as exc:
+        if exc.code not in ("StateMachineDoesNotExist", "ExecutionAlreadyExists"):
+            failure = {
+                "status": "failed",
+                "error": "StepFunctions.InvalidExecutionInputException",
+                "cause": exc.message,
+            }
+        else:
+            failure = _sdk_failure(exc.code, exc.message)
+        _resolve(tx, execution_id, request.seq, now, **failure)
         return
     if pattern in _SYNC:
         # The task's $$.Task.Token answers it too: AWS closes a .sync task with whatever
@@ -126,11 +129,37 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
         )
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
     response = {**started, **_http_metadata(len(codec.dumps(started)) + 20, now)}
-    _resolve(tx, execution_id, request.seq, now, status="started")
     if pattern in _SYNC:
         _resolve(tx, execution_id, request.seq, now, status="submitted", output=response)
     elif pattern == "":
         _resolve(tx, execution_id, request.seq, now, status="succeeded", output=response)
+
+
+# --- arn:aws:states:::aws-sdk:sfn:<operation> --------------------------------------------------
+def aws_sdk(tx: Any, call: integrations.Call) -> dict[str, Any]:
+    """The AWS SDK integration of Step Functions itself. ``startExecution`` answers with the
+    API response (``ExecutionArn``, ``StartDate``; no SDK v1 envelope) and fails with
+    ``Sfn.<Code>Exception`` and the SDK v2 cause text, as recorded (conformance aws_sdk
+    test_sfn_start_execution; the error form of error_handling_test_aws_sdk)."""
+    if call.action != "startExecution":
+        raise integrations.IntegrationError(
+            "States.Runtime",
+            f"Stepwell does not serve the resource 'arn:aws:states:::aws-sdk:sfn:{call.action}' "
+            "yet.",
+        )
+    params = call.parameters if isinstance(call.parameters, dict) else {}
+    try:
+        arn = _start(tx, params, call.now, None)
+    except _NotStarted as exc:
+        name = exc.code if exc.code.endswith("Exception") else f"{exc.code}Exception"
+        raise integrations.IntegrationError(
+            f"Sfn.{name}",
+            f"{exc.message} (Service: Sfn, Status Code: 400, Request ID: {uuid.uuid4()})",
+        ) from exc
+    return {"ExecutionArn": arn, "StartDate": int(call.now * 1000)}
+
+
+integrations.register("aws-sdk:sfn", aws_sdk)
 
 
 def execution_ended(tx: Any, row: dict[str, Any], now: float) -> None:

@@ -257,3 +257,35 @@ def test_a_sync_task_answered_by_its_child_no_longer_takes_its_token(ctx: Any) -
     token = json.loads(child["input"])["TaskToken"]
     with pytest.raises(tasks.TaskTimedOut):
         tasks.send_task_success(ctx, {"taskToken": token, "output": "{}"})
+
+
+def test_the_aws_sdk_start_execution(ctx: Any) -> None:
+    child = create(
+        ctx, "sdk-child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    sm = create(ctx, "sdk", parent("arn:aws:states:::aws-sdk:sfn:startExecution"))
+    described, types = run(ctx, sm, {"child": child, "n": 1, "name": "s"})
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    # The SDK's response itself: no SdkHttpMetadata envelope.
+    assert set(output) == {"ExecutionArn", "StartDate"}
+    assert output["ExecutionArn"] == child.replace("stateMachine", "execution") + ":s"
+    child_run = executions.describe_execution(ctx, {"executionArn": output["ExecutionArn"]})
+    assert json.loads(child_run["input"]) == {"n": 1}
+    history = executions.get_execution_history(ctx, {"executionArn": described["executionArn"]})
+    scheduled = history["events"][2]["taskScheduledEventDetails"]
+    assert (scheduled["resourceType"], scheduled["resource"]) == ("aws-sdk:sfn", "startExecution")
+    assert types[2:5] == ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+
+    # The same name again: the SDK's ExecutionAlreadyExists, as Sfn.<Code>Exception.
+    described, _ = run(ctx, sm, {"child": child, "n": 2, "name": "s"}, name="again")
+    assert described["status"] == "FAILED"
+    assert described["error"] == "Sfn.ExecutionAlreadyExistsException"
+    assert described["cause"].startswith(
+        f"Execution Already Exists: '{output['ExecutionArn']}' (Service: Sfn, Status Code: 400, "
+        "Request ID: "
+    )
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope"
+    described, _ = run(ctx, sm, {"child": missing, "n": 1, "name": "m"}, name="missing")
+    assert described["error"] == "Sfn.StateMachineDoesNotExistException"
+    assert described["cause"].startswith(f"State Machine Does Not Exist: '{missing}' (Service: Sfn")
