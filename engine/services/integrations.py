@@ -9,9 +9,13 @@ name Step Functions records (e.g. ``SQS.QueueDoesNotExistException``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
+
+from engine import codec
 
 
 class IntegrationError(Exception):
@@ -69,3 +73,33 @@ def load_all() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
+
+
+def sdk_http_metadata(headers: dict[str, str], request_id: str) -> dict[str, Any]:
+    """The SDK metadata Step Functions records beside an optimized integration's response:
+    the HTTP headers (as lists and as values), the status, and the request id."""
+    return {
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
+def with_json_metadata(
+    result: dict[str, Any], now: float, body_length: int | None = None
+) -> dict[str, Any]:
+    """``result`` with the metadata of the AWS JSON 1.0 response that carried it (its
+    Content-Length is that of the compact JSON body unless given; the Date is ``now``)."""
+    request_id = str(uuid.uuid4())
+    length = len(codec.dumps(result).encode()) if body_length is None else body_length
+    headers = {
+        "connection": "keep-alive",
+        "Content-Length": str(length),
+        "Content-Type": "application/x-amz-json-1.0",
+        "Date": formatdate(now, usegmt=True),
+        "x-amzn-RequestId": request_id,
+    }
+    return {**result, **sdk_http_metadata(headers, request_id)}

@@ -9,7 +9,6 @@ parent's decision transaction, and its end answers the parent in the child's fin
 from __future__ import annotations
 
 import uuid
-from email.utils import formatdate
 from typing import Any
 
 from engine import codec
@@ -36,27 +35,6 @@ def _sdk_failure(code: str, message: str) -> dict[str, Any]:
         "error": f"StepFunctions.{code}Exception",
         "cause": f"{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; "
         f"Request ID: {uuid.uuid4()}; Proxy: null)",
-    }
-
-
-def _http_metadata(body_length: int, now: float) -> dict[str, Any]:
-    """The SDK's HTTP metadata of a StartExecution response, headers as AWS records them
-    (the Date is the decision's time, from the injected clock)."""
-    request_id = str(uuid.uuid4())
-    headers = {
-        "connection": "keep-alive",
-        "Content-Length": str(body_length),
-        "Content-Type": "application/x-amz-json-1.0",
-        "Date": formatdate(now, usegmt=True),
-        "x-amzn-RequestId": request_id,
-    }
-    return {
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
-            "HttpHeaders": headers,
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
     }
 
 
@@ -128,7 +106,7 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
             }
         )
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
-    response = {**started, **_http_metadata(len(codec.dumps(started)) + 20, now)}
+    response = integrations.with_json_metadata(started, now, len(codec.dumps(started)) + 20)
     if pattern in _SYNC:
         _resolve(tx, execution_id, request.seq, now, status="submitted", output=response)
     elif pattern == "":

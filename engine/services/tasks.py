@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import codec
 from engine.errors import NotFound, ServiceError, ValidationError
+from engine.services import integrations
 from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
 from engine.services.resolutions import resolve as _resolve
@@ -217,8 +218,6 @@ def _call_integration(
     """Run a Stepwell-served integration in the decision's transaction; False if none serves
     the Resource. A ``.waitForTaskToken`` call then waits for its token like a callback.
     Returns the long-poll key the call made ready (a queue it sent to), if any."""
-    from engine.services import integrations
-
     integrations.load_all()
     payload = request.payload
     found = integrations.handler_for(payload.get("service", ""), payload.get("action", ""))
@@ -433,12 +432,7 @@ def _function_outcome(tx: Any, task: dict[str, Any], request: dict[str, Any]) ->
         "output": {
             "ExecutedVersion": "$LATEST",
             "Payload": payload,
-            "SdkHttpMetadata": {
-                "AllHttpHeaders": {k: [v] for k, v in headers.items()},
-                "HttpHeaders": headers,
-                "HttpStatusCode": 200,
-            },
-            "SdkResponseMetadata": {"RequestId": request_id},
+            **integrations.sdk_http_metadata(headers, request_id),
             "StatusCode": 200,
         },
     }

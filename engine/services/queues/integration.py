@@ -18,7 +18,6 @@ counts; the account must be this server's).
 from __future__ import annotations
 
 import uuid
-from email.utils import formatdate
 from typing import Any
 
 from engine import codec
@@ -147,7 +146,7 @@ def optimized(tx: Any, call: Call) -> dict[str, Any]:
         raise _unreachable(params.get("QueueUrl")) from err
     except ServiceError as err:
         raise _v1_error(err) from err
-    return _with_sdk_v1_metadata(result, call.now)
+    return integrations.with_json_metadata(result, call.now)
 
 
 def _unreachable(url: Any) -> IntegrationError:
@@ -171,28 +170,6 @@ def _v1_error(err: ServiceError) -> IntegrationError:
         f"{err.message} (Service: AmazonSQS; Status Code: {status}; Error Code: {query_code}; "
         f"Request ID: {uuid.uuid4()}; Proxy: null)",
     )
-
-
-def _with_sdk_v1_metadata(result: dict[str, Any], now: float) -> dict[str, Any]:
-    """The response as Step Functions records an optimized SQS call: the HTTP metadata of the
-    AWS JSON 1.0 response (its Content-Length is that of the compact JSON body)."""
-    request_id = str(uuid.uuid4())
-    headers = {
-        "connection": "keep-alive",
-        "Content-Length": str(len(codec.dumps(result).encode())),
-        "Content-Type": "application/x-amz-json-1.0",
-        "Date": formatdate(now, usegmt=True),
-        "x-amzn-RequestId": request_id,
-    }
-    return {
-        **result,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
-            "HttpHeaders": headers,
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-    }
 
 
 def _exception_name(code: str) -> str:
