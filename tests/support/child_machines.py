@@ -32,6 +32,7 @@ from typing import Any
 from engine.errors import ServiceError
 from engine.services import executions, state_machines, tasks
 from engine.services.context import ServiceContext
+from tests.support.queue_consumers import parsed
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/conformance"
 _MACHINE_ARN = re.compile(r"^arn:aws:states:([^:]+):(\d+):stateMachine:([^:]+)$")
@@ -40,18 +41,9 @@ _CLOSING = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 WAIT_SECONDS = 1
 
 
-def _parsed(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def _strings(value: Any) -> list[str]:
     """Every string in a JSON value (JSON text in strings included), depth first."""
-    value = _parsed(value)
+    value = parsed(value)
     if isinstance(value, dict):
         return [s for v in value.values() for s in _strings(v)]
     if isinstance(value, list):
@@ -61,7 +53,7 @@ def _strings(value: Any) -> list[str]:
 
 def _tokens(value: Any) -> list[str]:
     """The values of every ``TaskToken`` field in a JSON value."""
-    value = _parsed(value)
+    value = parsed(value)
     if isinstance(value, dict):
         found = [v for k, v in value.items() if k == "TaskToken" and isinstance(v, str)]
         return found + [t for v in value.values() for t in _tokens(v)]
@@ -97,7 +89,7 @@ def recorded_starts(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, A
 
 
 def _described(value: Any) -> dict[str, Any] | None:
-    value = _parsed(value)
+    value = parsed(value)
     if isinstance(value, dict) and "ExecutionArn" in value and "Status" in value:
         return value
     return None
@@ -128,7 +120,7 @@ def _child(arn: str, pattern: str, closing: dict[str, Any] | None) -> Child:
             return _answering(arn, closing)
         result = described.get("Output")
         if pattern == "sync":
-            result = _parsed(result)  # .sync reports the child's output as JSON text
+            result = parsed(result)  # .sync reports the child's output as JSON text
         state = {"Type": "Pass", "Result": result, "End": True}
         return Child(arn, {"StartAt": "Child", "States": {"Child": state}})
     if closing["type"] == "TaskFailed":
@@ -228,7 +220,7 @@ class ChildMachines:
             if closing["type"] == "TaskSucceeded":
                 output = (closing.get("taskSucceededEventDetails") or {}).get("output")
                 text = json.dumps(output)
-                if isinstance(output, str) and _parsed(output) is not output:
+                if isinstance(output, str) and parsed(output) is not output:
                     text = output  # JSON text the recorder kept unparsed
                 tasks.send_task_success(self.ctx, {"taskToken": token, "output": text})
             else:

@@ -48,7 +48,8 @@ def recorded_answers(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return answers
 
 
-def _parsed(value: Any) -> Any:
+def parsed(value: Any) -> Any:
+    """A JSON text decoded, or the value as it is (a recorded field may hold either)."""
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -86,7 +87,7 @@ class QueueConsumer:
         return consumed
 
     def _consume(self, message: dict[str, Any]) -> None:
-        body = _parsed(message["Body"])
+        body = parsed(message["Body"])
         token = body.get("TaskToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not self.answers:
             return  # no token in the message: nobody can answer (the task times out)
@@ -111,7 +112,7 @@ class QueueConsumer:
         """The part of the body the recorded output equals: the body itself, or one field."""
         from tests.support.conformance import difference
 
-        expected = _parsed(recorded)
+        expected = parsed(recorded)
         candidates = [body, *(body.values() if isinstance(body, dict) else ())]
         for candidate in candidates:
             if difference(expected, candidate) is None:
