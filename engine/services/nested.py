@@ -29,6 +29,14 @@ def is_start_execution(payload: dict[str, Any]) -> bool:
     )
 
 
+def _start_failure(exc: _NotStarted) -> dict[str, str]:
+    """The error and cause a refused StartExecution fails the Task with."""
+    if exc.code in ("StateMachineDoesNotExist", "ExecutionAlreadyExists"):
+        failure = _sdk_failure(exc.code, exc.message)
+        return {"error": failure["error"], "cause": failure["cause"]}
+    return {"error": "StepFunctions.InvalidExecutionInputException", "cause": exc.message}
+
+
 def _sdk_failure(code: str, message: str) -> dict[str, Any]:
     return {
         "status": "failed",
@@ -77,15 +85,7 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
     try:
         arn = _start(tx, params, now, parent)
     except _NotStarted as exc:
-        if exc.code not in ("StateMachineDoesNotExist", "ExecutionAlreadyExists"):
-            failure = {
-                "status": "failed",
-                "error": "StepFunctions.InvalidExecutionInputException",
-                "cause": exc.message,
-            }
-        else:
-            failure = _sdk_failure(exc.code, exc.message)
-        _resolve(tx, execution_id, request.seq, now, **failure)
+        _resolve(tx, execution_id, request.seq, now, status="failed", **_start_failure(exc))
         return
     if pattern in _SYNC:
         # The task's $$.Task.Token answers it too: AWS closes a .sync task with whatever
@@ -138,6 +138,30 @@ def aws_sdk(tx: Any, call: integrations.Call) -> dict[str, Any]:
 
 
 integrations.register("aws-sdk:sfn", aws_sdk)
+
+
+# --- arn:aws:states:::states:startExecution.waitForTaskToken -----------------------------------
+def start_for_callback(tx: Any, call: integrations.Call) -> dict[str, Any]:
+    """``startExecution.waitForTaskToken``: start the child (its input carries the token,
+    placed there by the definition from ``$$.Task.Token``) and answer with the StartExecution
+    response; the task then waits for SendTaskSuccess/SendTaskFailure on that token. The
+    .sync forms and the plain form are started by ``start_child``."""
+    if call.action != "startExecution":
+        raise integrations.IntegrationError(
+            "States.Runtime",
+            f"Stepwell does not serve the resource 'arn:aws:states:::states:{call.action}' yet.",
+        )
+    params = call.parameters if isinstance(call.parameters, dict) else {}
+    try:
+        arn = _start(tx, params, call.now, None)
+    except _NotStarted as exc:
+        failure = _start_failure(exc)
+        raise integrations.IntegrationError(failure["error"], failure["cause"]) from exc
+    started = {"ExecutionArn": arn, "StartDate": int(call.now * 1000)}
+    return integrations.with_json_metadata(started, call.now, len(codec.dumps(started)) + 20)
+
+
+integrations.register("states", start_for_callback)
 
 
 def execution_ended(tx: Any, row: dict[str, Any], now: float) -> None:

@@ -289,3 +289,72 @@ def test_the_aws_sdk_start_execution(ctx: Any) -> None:
     described, _ = run(ctx, sm, {"child": missing, "n": 1, "name": "m"}, name="missing")
     assert described["error"] == "Sfn.StateMachineDoesNotExistException"
     assert described["cause"].startswith(f"State Machine Does Not Exist: '{missing}' (Service: Sfn")
+
+
+def test_wait_for_task_token_starts_the_child_and_waits_for_its_token(ctx: Any) -> None:
+    from engine.services import tasks
+
+    child = create(
+        ctx, "token-child", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    sm = create(
+        ctx,
+        "token-parent",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+                    "Parameters": {
+                        "StateMachineArn": child,
+                        "Name": "called-back",
+                        "Input": {"token.$": "$$.Task.Token", "n.$": "$.n"},
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+    described, types = run(ctx, sm, {"n": 3})
+    assert described["status"] == "RUNNING"
+    assert types[-2:] == ["TaskStarted", "TaskSubmitted"]
+    child_arn = child.replace(":stateMachine:", ":execution:") + ":called-back"
+    started = executions.describe_execution(ctx, {"executionArn": child_arn})
+    token = json.loads(started["input"])["token"]
+    assert json.loads(started["input"])["n"] == 3
+    tasks.send_task_success(ctx, {"taskToken": token, "output": '{"answered": true}'})
+    EngineLoops(ctx).run_until_idle()
+    parent_arn = sm.replace(":stateMachine:", ":execution:") + ":parent"
+    ended = executions.describe_execution(ctx, {"executionArn": parent_arn})
+    assert ended["status"] == "SUCCEEDED" and json.loads(ended["output"]) == {"answered": True}
+    history = executions.get_execution_history(ctx, {"executionArn": parent_arn})
+    submitted = [e for e in history["events"] if e["type"] == "TaskSubmitted"]
+    assert json.loads(submitted[0]["taskSubmittedEventDetails"]["output"])["ExecutionArn"] == (
+        child_arn
+    )
+
+
+def test_wait_for_task_token_fails_when_the_child_machine_is_missing(ctx: Any) -> None:
+    sm = create(
+        ctx,
+        "token-orphan",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+                    "Parameters": {
+                        "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:gone",
+                        "Input": {"token.$": "$$.Task.Token"},
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+    described, types = run(ctx, sm, {})
+    assert described["status"] == "FAILED"
+    assert described["error"] == "StepFunctions.StateMachineDoesNotExistException"
+    assert "TaskFailed" in types
