@@ -103,6 +103,9 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
                 "status": "STARTED",
                 "created_at": now,
                 "started_at": now,
+                # TimeoutSeconds bounds the wait for the child like any Task (the reaper
+                # closes it with States.Timeout; the child runs on, as on AWS).
+                "timeout_at": now + payload["timeout"] if payload.get("timeout") else None,
             }
         )
     started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}

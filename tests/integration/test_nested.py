@@ -358,3 +358,20 @@ def test_wait_for_task_token_fails_when_the_child_machine_is_missing(ctx: Any) -
     assert described["status"] == "FAILED"
     assert described["error"] == "StepFunctions.StateMachineDoesNotExistException"
     assert "TaskFailed" in types
+
+
+def test_sync_task_times_out_by_its_timeout_seconds(ctx: Any) -> None:
+    child = create(
+        ctx,
+        "slow-child",
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}},
+    )
+    definition = parent("arn:aws:states:::states:startExecution.sync:2")
+    definition["States"]["Call"]["TimeoutSeconds"] = 5
+    sm = create(ctx, "impatient", definition)
+    described, _ = run(ctx, sm, {"child": child, "n": 1, "name": "slow"})
+    assert described["status"] == "RUNNING"
+    ctx.clock.advance(6)
+    EngineLoops(ctx).run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": described["executionArn"]})
+    assert described["status"] == "FAILED" and described["error"] == "States.Timeout"
