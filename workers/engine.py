@@ -63,10 +63,8 @@ class EngineLoops:
             try:
                 ids = runtime.claim(self.ctx, self.owner, CLAIM_LIMIT)
                 if ids and not self.stopping.is_set():
+                    # Decisions that add a timer or a task deadline wake the timer loop.
                     runtime.decide_batch(self.ctx, self.owner, ids)
-                if ids:
-                    # The decisions may have added timers or task deadlines.
-                    self.timer_waker.wake()
                 if len(ids) >= CLAIM_LIMIT:
                     continue
             except Exception:  # keep deciding other executions; this one's lease expires

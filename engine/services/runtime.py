@@ -262,11 +262,23 @@ def _after_commit(
         tasks.signals(ctx).notify(key)
     if wake_keys or (decision.status != "RUNNING" and row.get("parent_id") is not None):
         ctx.waker.wake()
+    if decision.status == "RUNNING" and any(_has_deadline(r) for r in decision.requests):
+        # Only a new timer or task deadline can move the timer loop's next wake-up earlier.
+        ctx.timer_waker.wake()
     if decision.status == "RUNNING":
         cache.put(row["id"], row["event_count"] + len(decision.events), item.live)
     else:
         cache.drop(row["id"])
         tasks.signals(ctx).notify(f"execution:{row['arn']}")
+
+
+def _has_deadline(request: Any) -> bool:
+    """Whether a request brings a due time: a timer, or a task with TimeoutSeconds or
+    HeartbeatSeconds."""
+    if request.kind == "timer":
+        return True
+    payload = request.payload if isinstance(request.payload, dict) else {}
+    return request.kind == "task" and bool(payload.get("timeout") or payload.get("heartbeat"))
 
 
 def fire_due_timers(ctx: ServiceContext, limit: int = 500) -> int:
