@@ -54,9 +54,13 @@ class StatesError(Exception):
             out["cause"] = self.cause
         return out
 
-    def as_output(self) -> dict[str, str]:
-        """The ``{"Error", "Cause"}`` object a Catcher passes to its ResultPath."""
-        return {"Error": self.error, "Cause": self.cause}
+    def as_output(self) -> dict[str, str | None]:
+        """The ``{"Error", "Cause"}`` object a Catcher passes to its ResultPath (null for a
+        field the failure left out)."""
+        return {
+            "Error": None if self.omit_error else self.error,
+            "Cause": None if self.omit_cause else self.cause,
+        }
 
 
 # States.ALL matches every error except States.DataLimitExceeded and States.Runtime, which are

@@ -472,8 +472,9 @@ def send_task_failure(ctx: ServiceContext, request: dict[str, Any]) -> dict[str,
         ctx,
         request.get("taskToken"),
         status="failed",
-        error=request.get("error") or "",
-        cause=request.get("cause") or "",
+        # Absent stays absent (null): AWS records a failure without error or cause then.
+        error=request.get("error"),
+        cause=request.get("cause"),
     )
 
 

@@ -120,12 +120,20 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         details: dict[str, Any] = {"error": error}
         if cause or status != "timed_out":
             details["cause"] = cause
+        if status == "failed" and resolution.get("error", "") is None:
+            # SendTaskFailure without an error: AWS records none (nor a cause not given), and
+            # a Catcher sees {"Error": null, "Cause": null} (conformance callback test_sqs_failure_in_
+            # wait_for_task_tok_no_error_field).
+            error, details = "", {}
+            if resolution.get("cause") is not None:
+                details["cause"] = cause
         interp.emit(
             call.fiber,
             f"{_PREFIX.get(resource.kind, 'Task')}{suffix}",
             _with_service(resource, details),
         )
         failure = StatesError(error, cause)
+        failure.omit_error = "error" not in details
         # A timeout carries no cause: AWS records only the error, on the *TimedOut event and on
         # the ExecutionFailed it leads to (conformance activities test_activity_task_start_timeout,
         # timeouts test_fixed_timeout_service_lambda, test_heartbeat_timeout).
