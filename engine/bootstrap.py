@@ -34,3 +34,4 @@ def reset(ctx: ServiceContext) -> None:
         ctx.decider_cache.entries.clear()
     ctx.definition_cache.clear()
     ctx.revision_cache.clear()
+    ctx.machine_cache.clear()

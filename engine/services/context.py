@@ -46,6 +46,8 @@ class ServiceContext:
     task_signals: Any = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
+    # State machine rows StartExecution has read lately: arn -> (monotonic time, row).
+    machine_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def account(self) -> str:

@@ -17,7 +17,11 @@ from engine.history.events import HistoryEvent
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
-from engine.services.state_machines import StateMachineTypeNotSupported, get_state_machine
+from engine.services.state_machines import (
+    StateMachineTypeNotSupported,
+    get_state_machine,
+    machine_for_start,
+)
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
@@ -73,7 +77,7 @@ def start_execution(
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
-        machine = get_state_machine(tx, sm_arn)
+        machine = machine_for_start(ctx, tx, sm_arn)
         if sync and machine["type"] != "EXPRESS":
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -114,6 +115,28 @@ def create_state_machine(
     return ctx.store.run(work)
 
 
+# StartExecution needs the state machine's row on every call, and the row changes only through
+# UpdateStateMachine and DeleteStateMachine, which drop it from this node's cache at once. Another
+# node's change is seen within MACHINE_TTL_SECONDS: AWS documents the same for UpdateStateMachine
+# ("executions started immediately after calling UpdateStateMachine may use the previous state
+# machine definition and roleArn").
+MACHINE_TTL_SECONDS = 1.0
+_MACHINE_CACHE_SIZE = 1024
+
+
+def machine_for_start(ctx: ServiceContext, tx: Any, arn: str) -> dict[str, Any]:
+    """The state machine row a new execution runs on (cached briefly, see above)."""
+    now = time.monotonic()
+    hit = ctx.machine_cache.get(arn)
+    if hit is not None and now - hit[0] < MACHINE_TTL_SECONDS:
+        return hit[1]
+    row = get_state_machine(tx, arn)
+    if len(ctx.machine_cache) >= _MACHINE_CACHE_SIZE:
+        ctx.machine_cache.clear()
+    ctx.machine_cache[arn] = (now, row)
+    return row
+
+
 def get_state_machine(tx: Any, arn: str) -> dict[str, Any]:
     """The state machine row or StateMachineDoesNotExist."""
     row = tx.state_machines.get(arn)
@@ -189,7 +212,10 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         tx.state_machines.update(arn, **values)
         return {"updateDate": now, "revisionId": revision_uuid}
 
-    return ctx.store.run(work)
+    ctx.machine_cache.pop(arn, None)
+    result = ctx.store.run(work)
+    ctx.machine_cache.pop(arn, None)
+    return result
 
 
 def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +228,10 @@ def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         tx.tags.drop(arn)
         return {}
 
-    return ctx.store.run(work)
+    ctx.machine_cache.pop(arn, None)
+    result = ctx.store.run(work)
+    ctx.machine_cache.pop(arn, None)
+    return result
 
 
 def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
