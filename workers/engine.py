@@ -61,11 +61,9 @@ class EngineLoops:
     def _decider_loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                ids = runtime.claim(self.ctx, self.owner, CLAIM_LIMIT)
-                if ids and not self.stopping.is_set():
-                    # Decisions that add a timer or a task deadline wake the timer loop.
-                    runtime.decide_batch(self.ctx, self.owner, ids)
-                if len(ids) >= CLAIM_LIMIT:
+                # Decisions that add a timer or a task deadline wake the timer loop.
+                claimed = runtime.claim_and_decide(self.ctx, self.owner, CLAIM_LIMIT)
+                if claimed >= CLAIM_LIMIT:
                     continue
             except Exception:  # keep deciding other executions; this one's lease expires
                 log.exception("decider step failed")
