@@ -25,7 +25,7 @@ from api.aws import protocol
 from engine.errors import ServiceError
 from engine.services import tasks
 from engine.services.context import ServiceContext
-from engine.services.queues import OPERATIONS, Caller, SqsError, messages, wake_key
+from engine.services.queues import OPERATIONS, Caller, SqsError, check_types, messages, wake_key
 
 log = logging.getLogger("stepwell.aws.sqs")
 
@@ -62,6 +62,7 @@ async def call(
     """Run an operation; ReceiveMessage long-polls without blocking the event loop (and stops
     when the client of ``request`` has gone)."""
     if operation == "ReceiveMessage":
+        check_types(body)
         return await _receive(ctx, caller, body, request)
     handler = OPERATIONS.get(operation)
     if handler is None:

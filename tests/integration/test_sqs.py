@@ -822,3 +822,30 @@ def test_query_protocol(endpoint: str) -> None:
     assert _xml(empty).findtext("Error/Code") == "AWS.SimpleQueueService.EmptyBatchRequest"
     unknown = post(Action="FlyToTheMoon")
     assert _xml(unknown).findtext("Error/Code") == "InvalidAction"
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        ("GetQueueUrl", {"QueueName": [1, "a"]}),
+        ("CancelMessageMoveTask", {"TaskHandle": {"a": {"b": []}}}),
+        ("ListMessageMoveTasks", {"SourceArn": {"a": 1}}),
+        ("SendMessage", {"QueueUrl": 7, "MessageBody": "x"}),
+        ("ReceiveMessage", {"QueueUrl": ["x"]}),
+    ],
+)
+def test_a_string_parameter_of_another_type_is_invalid(
+    endpoint: str, operation: str, body: dict[str, Any]
+) -> None:
+    # boto3 validates types itself, so the wire is spoken directly, as another SDK might.
+    response = httpx.post(
+        endpoint,
+        content=json.dumps(body),
+        headers={
+            "X-Amz-Target": f"AmazonSQS.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["__type"] == "com.amazonaws.sqs#InvalidParameterValue"
+    assert response.headers["x-amzn-query-error"] == "InvalidParameterValue;Sender"

@@ -16,7 +16,48 @@ from engine.services.queues.errors import SqsError
 
 Operation = Callable[[Any, Caller, dict[str, Any]], dict[str, Any]]
 
-OPERATIONS: dict[str, Operation] = {
+# The parameters botocore's model types as strings (top level of every operation's input).
+# One of another type would otherwise reach SQL as a value the driver cannot bind.
+_STRING_PARAMETERS = frozenset(
+    {
+        "DestinationArn",
+        "Label",
+        "MessageBody",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+        "NextToken",
+        "QueueName",
+        "QueueNamePrefix",
+        "QueueOwnerAWSAccountId",
+        "QueueUrl",
+        "ReceiptHandle",
+        "ReceiveRequestAttemptId",
+        "SourceArn",
+        "TaskHandle",
+    }
+)
+
+
+def check_types(body: dict[str, Any]) -> None:
+    """InvalidParameterValue for a string parameter given as another JSON type."""
+    for name, value in body.items():
+        if name in _STRING_PARAMETERS and value is not None and not isinstance(value, str):
+            raise SqsError(
+                f"Value {value!r} for parameter {name} is invalid. Reason: must be a string.",
+                "InvalidParameterValue",
+            )
+
+
+def _checked(operation: Operation) -> Operation:
+    def checked(ctx: Any, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        check_types(body)
+        return operation(ctx, caller, body)
+
+    checked.__doc__ = operation.__doc__
+    return checked
+
+
+_OPERATIONS: dict[str, Operation] = {
     "CreateQueue": admin.create_queue,
     "GetQueueUrl": admin.get_queue_url,
     "ListQueues": admin.list_queues,
@@ -39,5 +80,6 @@ OPERATIONS: dict[str, Operation] = {
     "ListMessageMoveTasks": moves.list_message_move_tasks,
     "CancelMessageMoveTask": moves.cancel_message_move_task,
 }
+OPERATIONS: dict[str, Operation] = {name: _checked(op) for name, op in _OPERATIONS.items()}
 
-__all__ = ["OPERATIONS", "Caller", "SqsError", "wake_key", "messages"]
+__all__ = ["OPERATIONS", "Caller", "SqsError", "check_types", "wake_key", "messages"]
