@@ -108,22 +108,30 @@ class Workload:
     targets: tuple[str, ...] = ("stepwell", "moto")
 
 
-def sfn_client(endpoint: str) -> Any:
-    """A boto3 Step Functions client with the settings every workload uses."""
+def aws_client(service: str, endpoint: str, **config: Any) -> Any:
+    """A boto3 client of its own session (thread-safe, pooled connections) with the settings
+    every workload uses; ``config`` adds to them (timeouts)."""
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session()
-    return session.client(
-        "stepfunctions",
+    return boto3.session.Session().client(
+        service,
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
         config=Config(
-            inject_host_prefix=False, retries={"max_attempts": 1}, max_pool_connections=16
+            inject_host_prefix=False,
+            retries={"max_attempts": 1},
+            max_pool_connections=16,
+            **config,
         ),
     )
+
+
+def sfn_client(endpoint: str) -> Any:
+    """A boto3 Step Functions client with the settings every workload uses."""
+    return aws_client("stepfunctions", endpoint)
 
 
 def create_state_machine(client: Any, prefix: str, definition: dict[str, Any]) -> str:

@@ -30,9 +30,8 @@ from bench.workloads import WORKLOADS, by_name
 
 # First match wins: a sample is charged to the first part whose marker is in its stack.
 PARTS = (
-    ("decider: SQL", ("decide_batch", "sqlalchemy")),
-    ("decider: interpreter", ("decide_batch",)),
-    ("claim", ("runtime.py", "claim")),
+    ("decider: SQL", ("claim_and_decide", "sqlalchemy")),
+    ("decider: interpreter", ("claim_and_decide",)),
     ("timers and reaper", ("_timer_loop",)),
     ("StartExecution", ("start_execution",)),
     ("tasks and activities", ("tasks.py",)),

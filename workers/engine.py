@@ -52,10 +52,8 @@ class EngineLoops:
         """Decide and fire timers in this thread until nothing is runnable (tests, tools)."""
         for _ in range(max_rounds):
             fired = runtime.fire_due_timers(self.ctx) + tasks.reap_overdue(self.ctx)
-            ids = runtime.claim(self.ctx, self.owner)
-            if ids:
-                runtime.decide_batch(self.ctx, self.owner, ids)
-            if not ids and not fired:
+            claimed = runtime.claim_and_decide(self.ctx, self.owner)
+            if not claimed and not fired:
                 return
 
     def _decider_loop(self) -> None:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Kind = Literal["activity", "function"]
 HandlerFunc = Callable[..., Any]
@@ -91,7 +91,17 @@ class Outcome:
         return cls(error=exc, frames=traceback.format_list(traceback.extract_tb(tb)))
 
 
-def call_sync(handler: Handler, event: Any, context: TaskContext) -> Outcome:
+class Invocable(Protocol):
+    """What calling a handler needs: a task handler or a queue handler."""
+
+    @property
+    def func(self) -> HandlerFunc: ...
+
+    @property
+    def wants_context(self) -> bool: ...
+
+
+def call_sync(handler: Invocable, event: Any, context: Any) -> Outcome:
     """Run a plain handler (in a worker thread)."""
     try:
         if handler.wants_context:
@@ -101,7 +111,7 @@ def call_sync(handler: Handler, event: Any, context: TaskContext) -> Outcome:
         return Outcome.failed(exc)
 
 
-async def call_async(handler: Handler, event: Any, context: TaskContext) -> Outcome:
+async def call_async(handler: Invocable, event: Any, context: Any) -> Outcome:
     """Run an ``async def`` handler on the worker's event loop."""
     try:
         if handler.wants_context:

@@ -33,7 +33,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.handlers import Handler, HandlerFunc, Outcome, in_thread
+from workers.handlers import Handler, HandlerFunc, Outcome, call_async, call_sync, in_thread
 from workers.task_client import Rejected, TaskClient, Unavailable
 
 log = logging.getLogger("stepwell.worker")
@@ -124,24 +124,6 @@ class QueueHandler:
             is_async=probe.is_async,
             wants_context=probe.wants_context,
         )
-
-
-def _call_sync(handler: QueueHandler, event: Any, context: QueueContext) -> Outcome:
-    try:
-        args = (event, context) if handler.wants_context else (event,)
-        return Outcome(value=handler.func(*args))
-    except Exception as exc:
-        return Outcome.failed(exc)
-
-
-async def _call_async(handler: QueueHandler, event: Any, context: QueueContext) -> Outcome:
-    try:
-        args = (event, context) if handler.wants_context else (event,)
-        return Outcome(value=await handler.func(*args))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        return Outcome.failed(exc)
 
 
 @dataclass(eq=False)
@@ -279,9 +261,9 @@ class QueueConsumer:
         event: Any = delivery.messages if self.handler.batch else delivery.messages[0]
         try:
             if self.handler.is_async:
-                outcome = await _call_async(self.handler, event, context)
+                outcome = await call_async(self.handler, event, context)
             else:
-                outcome = await in_thread(_call_sync, self.handler, event, context)
+                outcome = await in_thread(call_sync, self.handler, event, context)
             delivery.done = True
             extender.cancel()
             if delivery.given_up:

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.aws import sqs
-from api.http.workers import error_response, problem
+from api.http.workers import error_response, json_body, problem
 from engine import codec
 from engine.errors import ServiceError
 from engine.services.context import ServiceContext
@@ -36,16 +35,6 @@ from engine.services.queues import OPERATIONS, Caller
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(codec.dumps(value), status_code=status, media_type="application/json")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(await request.body() or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise ServiceError("The request body is not valid JSON.", "InvalidRequest") from exc
-    if not isinstance(body, dict):
-        raise ServiceError("The request body must be a JSON object.", "InvalidRequest")
-    return body
 
 
 def _message(raw: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +98,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("", status_code=201, summary="Create a queue (idempotent for equal attributes)")
     async def create_queue(request: Request) -> Response:
         try:
-            body = await _body(request)
+            body = await json_body(request)
             name = body.get("name")
             attributes = body.get("attributes") or {}
             if body.get("fifo"):
@@ -152,7 +141,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("/{name}/messages", status_code=201, summary="Send a message")
     async def send(request: Request, name: str) -> Response:
         try:
-            body = await _body(request)
+            body = await json_body(request)
             if "body" not in body:
                 return problem(400, "MissingParameter", "The request must contain 'body'.")
             message = body["body"]
@@ -180,7 +169,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("/{name}/messages/receive", summary="Receive messages (long-polls waitSeconds)")
     async def receive(request: Request, name: str) -> Response:
         try:
-            body = await _body(request)
+            body = await json_body(request)
             params: dict[str, Any] = {
                 "QueueUrl": url_of(name),
                 "MaxNumberOfMessages": body.get("maxMessages", 1),

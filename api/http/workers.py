@@ -39,7 +39,8 @@ def error_response(err: ServiceError) -> Response:
     return problem(_STATUS.get(err.kind, 400), err.code, err.message)
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body (``{}`` when empty); InvalidRequest otherwise."""
     try:
         body = orjson.loads(await request.body() or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -63,7 +64,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post("/poll", summary="Wait for a task of these activities or functions")
     async def poll(request: Request) -> Response:
         try:
-            body = await _body(request)
+            body = await json_body(request)
             worker = str(body.get("workerName") or "")
             activities, functions = _strings(body, "activities"), _strings(body, "functions")
             wait = float(body.get("waitSeconds", 20))
@@ -91,7 +92,7 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     async def answer(request: Request, action: Any) -> Response:
         try:
-            body = await _body(request)
+            body = await json_body(request)
             await run_in_threadpool(action, body)
         except ServiceError as err:
             return error_response(err)

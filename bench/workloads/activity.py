@@ -36,6 +36,7 @@ from bench.common import (
     RunContext,
     Target,
     Workload,
+    aws_client,
     create_state_machine,
     epoch,
     percentile,
@@ -62,22 +63,7 @@ def definition(activity_arn: str) -> dict[str, Any]:
 
 def worker_client(endpoint: str) -> Any:
     """A Step Functions client whose read timeout outlasts GetActivityTask's 60 s long poll."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "stepfunctions",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(
-            inject_host_prefix=False,
-            retries={"max_attempts": 1},
-            connect_timeout=5,
-            read_timeout=READ_TIMEOUT_S,
-        ),
-    )
+    return aws_client("stepfunctions", endpoint, connect_timeout=5, read_timeout=READ_TIMEOUT_S)
 
 
 class ActivityWorker:

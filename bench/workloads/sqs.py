@@ -26,7 +26,16 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import HIGHER, LOWER, BenchTimeout, RunContext, Target, Workload, percentile
+from bench.common import (
+    HIGHER,
+    LOWER,
+    BenchTimeout,
+    RunContext,
+    Target,
+    Workload,
+    aws_client,
+    percentile,
+)
 
 THREADS = 4
 BATCH = 10
@@ -43,22 +52,7 @@ SETTLE_S = 0.25  # time for the receive to be parked in its long poll before the
 
 def sqs_client(endpoint: str) -> Any:
     """A boto3 SQS client (thread-safe, one pooled connection per thread)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(
-            retries={"max_attempts": 1},
-            max_pool_connections=16,
-            connect_timeout=5,
-            read_timeout=WAKE_WAIT_S + 20,
-        ),
-    )
+    return aws_client("sqs", endpoint, connect_timeout=5, read_timeout=WAKE_WAIT_S + 20)
 
 
 def new_queue(client: Any, prefix: str) -> str:

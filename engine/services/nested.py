@@ -75,6 +75,17 @@ def _start(tx: Any, params: dict[str, Any], now: float, parent: tuple[int, int, 
     return arn
 
 
+def _started(arn: str, now: float) -> dict[str, Any]:
+    """The StartExecution response."""
+    return {"ExecutionArn": arn, "StartDate": int(now * 1000)}
+
+
+def _with_metadata(started: dict[str, Any], now: float) -> dict[str, Any]:
+    """The response as the optimized integration records it, with the SDK metadata (the
+    Content-Length the recordings show: the compact body's length plus 20)."""
+    return integrations.with_json_metadata(started, now, len(codec.dumps(started)) + 20)
+
+
 def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
     """Start the child execution a parent's Task asks for, inside the parent's commit."""
     payload = request.payload
@@ -108,8 +119,7 @@ def start_child(tx: Any, execution_id: int, request: Any, now: float) -> None:
                 "timeout_at": now + payload["timeout"] if payload.get("timeout") else None,
             }
         )
-    started = {"ExecutionArn": arn, "StartDate": int(now * 1000)}
-    response = integrations.with_json_metadata(started, now, len(codec.dumps(started)) + 20)
+    response = _with_metadata(_started(arn, now), now)
     if pattern in _SYNC:
         _resolve(tx, execution_id, request.seq, now, status="submitted", output=response)
     elif pattern == "":
@@ -137,7 +147,7 @@ def aws_sdk(tx: Any, call: integrations.Call) -> dict[str, Any]:
             f"Sfn.{name}",
             f"{exc.message} (Service: Sfn, Status Code: 400, Request ID: {uuid.uuid4()})",
         ) from exc
-    return {"ExecutionArn": arn, "StartDate": int(call.now * 1000)}
+    return _started(arn, call.now)
 
 
 integrations.register("aws-sdk:sfn", aws_sdk)
@@ -160,8 +170,7 @@ def start_for_callback(tx: Any, call: integrations.Call) -> dict[str, Any]:
     except _NotStarted as exc:
         failure = _start_failure(exc)
         raise integrations.IntegrationError(failure["error"], failure["cause"]) from exc
-    started = {"ExecutionArn": arn, "StartDate": int(call.now * 1000)}
-    return integrations.with_json_metadata(started, call.now, len(codec.dumps(started)) + 20)
+    return _with_metadata(_started(arn, call.now), call.now)
 
 
 integrations.register("states", start_for_callback)

@@ -49,11 +49,6 @@ def _cache(ctx: ServiceContext) -> decider.DeciderCache:
     return ctx.decider_cache
 
 
-def decide_one(ctx: ServiceContext, owner: str, execution_id: int) -> None:
-    """Advance one leased execution and commit the result."""
-    decide_batch(ctx, owner, [execution_id])
-
-
 @dataclass
 class _Pending:
     """One execution's decision, computed and waiting for the batch commit."""
@@ -66,8 +61,9 @@ class _Pending:
 
 def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     """The decider loop's round: lease runnable executions and read what deciding them needs
-    in one transaction, then decide them as ``decide_batch`` does (two transactions a round
-    instead of three). Returns how many executions were claimed."""
+    in one transaction; run the pure interpreter for each; then one write transaction for all
+    decisions (each still conditional on the lease and the event count; a failing batch
+    commit falls back to one commit each). Returns how many executions were claimed."""
     cache = _cache(ctx)
     now = ctx.clock.now()
 
@@ -78,15 +74,6 @@ def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     ids, loaded = ctx.store.run(work)
     _decide_loaded(ctx, owner, cache, loaded)
     return len(ids)
-
-
-def decide_batch(ctx: ServiceContext, owner: str, ids: list[int]) -> None:
-    """Advance leased executions: one read transaction for all of them, the pure interpreter
-    for each, then one write transaction for all decisions (each still conditional on the
-    lease and the event count). A failing batch commit falls back to one commit each."""
-    cache = _cache(ctx)
-    loaded = ctx.store.run(lambda tx: _load(ctx, tx, cache, owner, ids))
-    _decide_loaded(ctx, owner, cache, loaded)
 
 
 def _decide_loaded(
@@ -109,7 +96,7 @@ def _decide_loaded(
         outcomes = []
         for item in pending:
             try:
-                outcomes.append(ctx.store.run(lambda tx, i=item: _commit(tx, owner, i)))
+                outcomes.append(ctx.store.run(lambda tx, i=item: _commit_all(tx, owner, [i])[0]))
             except Exception:
                 log.exception("decision for execution %s failed", item.row["id"])
                 outcomes.append(None)
@@ -203,19 +190,6 @@ def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] 
     ]
     tx.executions.insert_events(events)
     return outcomes
-
-
-def _commit(tx: Any, owner: str, item: _Pending) -> list[str] | None:
-    """Write one decision; None when it is void (lease lost or history moved on)."""
-    values = _row_values(item)
-    if not tx.runtime.commit_decision(
-        item.row["id"], owner, item.row["event_count"], values, item.decision.applied
-    ):
-        return None
-    events: list[dict[str, Any]] = []
-    outcome = _apply(tx, item, values, events)
-    tx.executions.insert_events(events)
-    return outcome
 
 
 def _row_values(item: _Pending) -> dict[str, Any]:

@@ -212,7 +212,6 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         tx.state_machines.update(arn, **values)
         return {"updateDate": now, "revisionId": revision_uuid}
 
-    ctx.machine_cache.pop(arn, None)
     result = ctx.store.run(work)
     ctx.machine_cache.pop(arn, None)
     return result
@@ -228,7 +227,6 @@ def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         tx.tags.drop(arn)
         return {}
 
-    ctx.machine_cache.pop(arn, None)
     result = ctx.store.run(work)
     ctx.machine_cache.pop(arn, None)
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.store.tables import executions, history_events
@@ -19,16 +19,15 @@ _RAW_INSERT_EVENTS = {
     # Named parameters in each driver's own style (sqlite3: ":name", psycopg: "%(name)s").
     for dialect, marker in (("sqlite", ":{}"), ("postgresql", "%({})s"))
 }
-_INSERT = insert(executions)
 _GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
 _GET_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
 # INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement, and
 # no row back when the name is taken (StartExecution then reads the existing one).
 _INSERT_NEW = {
-    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(executions)
+    name: dialect.insert(executions)
     .on_conflict_do_nothing(index_elements=[executions.c.arn])
     .returning(executions.c.id)
-    for dialect in (sqlite, postgresql)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 
 _SUMMARY_COLUMNS = (
@@ -49,13 +48,6 @@ class ExecutionRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def insert(self, row: dict[str, Any]) -> int:
-        """Insert an execution; returns its id."""
-        result = self.conn.execute(_INSERT, row)
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
 
     def insert_new(self, row: dict[str, Any]) -> int | None:
         """Insert an execution unless its ARN exists; returns the new id, or None."""
@@ -196,6 +188,7 @@ class ExecutionRepository:
         return dict(row) if row else None
 
 
-def lease_free(now: float) -> Any:
-    """SQL condition: the execution's lease is unset or expired."""
+def lease_free(now: Any) -> Any:
+    """SQL condition: the execution's lease is unset or expired by ``now`` (a time, or the
+    bound parameter of a statement built once)."""
     return or_(executions.c.lease_expires.is_(None), executions.c.lease_expires < now)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, delete, insert, select, update
 
+from engine.store.executions import lease_free
 from engine.store.tables import executions, resolutions, timers
+
+_TERMINAL_COLUMNS = ("status", "stop_date", "output", "error", "cause")
 
 
 def _decision_update(terminal: bool) -> Any:
@@ -22,7 +24,7 @@ def _decision_update(terminal: bool) -> Any:
         "request_seq": bindparam("request_seq"),
     }
     if terminal:
-        for column in ("status", "stop_date", "output", "error", "cause"):
+        for column in _TERMINAL_COLUMNS:
             values[column] = bindparam(column)
     return (
         update(executions)
@@ -38,27 +40,17 @@ def _decision_update(terminal: bool) -> Any:
 
 _CONTINUE_DECISION = _decision_update(terminal=False)
 _END_DECISION = _decision_update(terminal=True)
-_TERMINAL_COLUMNS = ("status", "stop_date", "output", "error", "cause")
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What a decision writes to its execution's row: the new counters (and the end, if it
-    ended), conditional on the event count it was decided at."""
-
-    execution_id: int
-    expected: int
-    values: dict[str, Any]
-    applied: int
-
-
-def _decision_statement(owner: str, decision: Decision) -> tuple[Any, dict[str, Any]]:
-    values = decision.values
+def _decision_statement(
+    owner: str, execution_id: int, expected: int, values: dict[str, Any], applied: int
+) -> tuple[Any, dict[str, Any]]:
+    """The conditional UPDATE that records a decision, and its parameters."""
     params = {
-        "id_": decision.execution_id,
+        "id_": execution_id,
         "owner": owner,
-        "expected": decision.expected,
-        "applied": decision.applied,
+        "expected": expected,
+        "applied": applied,
         "event_count": values["event_count"],
         "request_seq": values["request_seq"],
     }
@@ -87,10 +79,7 @@ def _claim_statement(skip_locked: bool) -> Any:
         select(executions.c.id)
         .where(
             executions.c.runnable == 1,
-            or_(
-                executions.c.lease_expires.is_(None),
-                executions.c.lease_expires < bindparam("now"),
-            ),
+            lease_free(bindparam("now")),
         )
         .order_by(executions.c.id)
         .limit(bindparam("limit", type_=Integer))
@@ -145,8 +134,9 @@ class RuntimeRepository:
     ) -> bool:
         """Record a decision's outcome if ``owner`` still holds the lease and nobody else
         appended to the history; release the lease. False means the decision is void."""
-        decision = Decision(execution_id, expected_event_count, values, applied_count)
-        statement, params = _decision_statement(owner, decision)
+        statement, params = _decision_statement(
+            owner, execution_id, expected_event_count, values, applied_count
+        )
         return self.conn.execute(statement, params).rowcount == 1
 
     def commit_decisions(
@@ -159,13 +149,12 @@ class RuntimeRepository:
         for the batch instead of one per execution), each still with its own row count."""
         if self.conn.dialect.name != "postgresql" or len(batch) < 2:
             return [self.commit_decision(i, owner, e, v, a) for i, e, v, a in batch]
-        decisions = [Decision(*item) for item in batch]
         driver = self.conn.connection.driver_connection
         assert driver is not None
         cursors = []
         with driver.pipeline():
-            for decision in decisions:
-                statement, params = _decision_statement(owner, decision)
+            for decision in batch:
+                statement, params = _decision_statement(owner, *decision)
                 sql, bound = _driver_form(self.conn, statement, params)
                 cursor = driver.cursor()
                 cursor.execute(sql, bound)
