@@ -30,12 +30,14 @@ class Await:
 class Join:
     """Wait until every fiber in ``fibers`` ends, or until one of them fails (``fail_fast``).
 
-    With ``any_of`` set, wait until at least one of the fibers has ended.
+    With ``any_of`` set, wait until at least one of the fibers has ended. The end of
+    ``interrupt``, when given, also ends the wait (a Distributed Map hears UpdateMapRun so).
     """
 
     fibers: list[Fiber]
     fail_fast: bool = True
     any_of: bool = False
+    interrupt: Fiber | None = None
 
 
 @dataclass
@@ -196,11 +198,15 @@ class Scheduler:
                 self._running[id(op)] = len(running)
                 for child in running:
                     self._watchers.setdefault(child, []).append((fiber, op))
+                if op.interrupt is not None:
+                    self._watchers.setdefault(op.interrupt, []).append((fiber, op))
                 return
             raise TypeError(f"fiber yielded {op!r}")
 
     @staticmethod
     def _join_satisfied(op: Join) -> bool:
+        if op.interrupt is not None and op.interrupt.done:
+            return True
         if op.any_of:
             return any(f.done for f in op.fibers) or not op.fibers
         if op.fail_fast and any(f.failed for f in op.fibers):
@@ -212,6 +218,11 @@ class Scheduler:
         for joiner, op in self._watchers.pop(fiber, ()):
             if joiner.done or joiner.waiting_on is not op:
                 self._running.pop(id(op), None)  # the joiner stopped waiting on this join
+                continue
+            if fiber is op.interrupt:
+                del self._running[id(op)]
+                joiner.waiting_on = None
+                self._ready.append((joiner, None))
                 continue
             self._running[id(op)] -= 1
             if op.any_of or (op.fail_fast and fiber.failed) or not self._running[id(op)]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.errors import NotFound, ValidationError
 from engine.history.events import HistoryEvent
+from engine.services import resolutions
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
 
@@ -137,27 +138,74 @@ def list_map_runs(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any
     return ctx.store.run(work)
 
 
+def _limit(request: dict[str, Any], field: str, kind: type, top: float | None = None) -> Any:
+    value = request.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"Invalid value for {field}: {value!r}")
+    if kind is int and value != int(value):
+        raise ValidationError(f"{field} must be an integer")
+    if value < 0 or (top is not None and value > top):
+        bound = f"between 0 and {top:g}" if top is not None else "at least 0"
+        raise ValidationError(f"{field} must be {bound}")
+    return kind(value)
+
+
 def update_map_run(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """UpdateMapRun: records new limits on the Map Run."""
-    values: dict[str, Any] = {}
-    if request.get("maxConcurrency") is not None:
-        values["max_concurrency"] = int(request["maxConcurrency"])
-    if request.get("toleratedFailurePercentage") is not None:
-        pct = float(request["toleratedFailurePercentage"])
-        if not 0 <= pct <= 100:
-            raise ValidationError("toleratedFailurePercentage must be between 0 and 100")
-        values["tolerated_failure_percentage"] = pct
-    if request.get("toleratedFailureCount") is not None:
-        values["tolerated_failure_count"] = int(request["toleratedFailureCount"])
-    if not values:
+    """UpdateMapRun: new limits for a Map Run. A running one applies them at once: they
+    reach its Map state as the answer to the request it keeps open for them."""
+    from engine.services import runtime
+
+    update = {
+        field: value
+        for field, value in (
+            ("maxConcurrency", _limit(request, "maxConcurrency", int)),
+            (
+                "toleratedFailurePercentage",
+                _limit(request, "toleratedFailurePercentage", float, 100),
+            ),
+            ("toleratedFailureCount", _limit(request, "toleratedFailureCount", int)),
+        )
+        if value is not None
+    }
+    if not update:
         raise ValidationError(
             "At least one of maxConcurrency, toleratedFailurePercentage or "
             "toleratedFailureCount must be specified"
         )
+    row = ctx.store.run(lambda tx: _get(tx, request.get("mapRunArn")))
+    seq = None
+    if row["status"] == "RUNNING":
+        _, live = runtime.rebuild(ctx, row["execution_id"])
+        seq = next(
+            (
+                r.seq
+                for r in live.interpreter.pending
+                if r.kind == "map_run" and r.payload.get("mapRunArn") == row["arn"]
+            ),
+            None,
+        )
+    now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
-        row = _get(tx, request.get("mapRunArn"))
-        tx.map_runs.update(row["arn"], values)
+        tx.map_runs.update(
+            row["arn"],
+            {
+                column: update[field]
+                for field, column in (
+                    ("maxConcurrency", "max_concurrency"),
+                    ("toleratedFailurePercentage", "tolerated_failure_percentage"),
+                    ("toleratedFailureCount", "tolerated_failure_count"),
+                )
+                if field in update
+            },
+        )
+        if seq is not None:
+            resolutions.resolve(tx, row["execution_id"], seq, now, **update)
         return {}
 
-    return ctx.store.run(work)
+    result = ctx.store.run(work)
+    if seq is not None:
+        ctx.waker.wake()
+    return result

@@ -77,3 +77,135 @@ def test_distributed_map_records_a_map_run(ctx: Any) -> None:
         with pytest.raises(ClientError) as err:
             sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"] + "x")
         assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def _activity_fan(ctx: Any, activity: str, **limits: Any) -> str:
+    from engine.services import state_machines
+
+    definition = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                **limits,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Do",
+                    "States": {"Do": {"Type": "Task", "Resource": activity, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    return state_machines.create_state_machine(
+        ctx,
+        "us-east-1",
+        {
+            "name": "fan-activity",
+            "definition": json.dumps(definition),
+            "roleArn": "arn:aws:iam::123456789012:role/x",
+        },
+    )["stateMachineArn"]
+
+
+def _claim_all(ctx: Any, activity: str) -> list[dict[str, Any]]:
+    from engine.services import tasks
+
+    claimed = []
+    while (task := tasks.claim_activity_task(ctx, activity, "w")) is not None:
+        claimed.append(task)
+    return claimed
+
+
+def test_update_map_run_raises_the_concurrency_of_a_running_map(ctx: Any) -> None:
+    from engine.services import activities, executions, map_runs, tasks
+    from workers.engine import EngineLoops
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
+    sm = _activity_fan(ctx, activity, MaxConcurrency=1)
+    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3, 4, 5]"})[
+        "executionArn"
+    ]
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    first = _claim_all(ctx, activity)
+    assert len(first) == 1  # MaxConcurrency 1: one iteration at a time
+    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
+    map_runs.update_map_run(ctx, {"mapRunArn": run_arn, "maxConcurrency": 3})
+    loops.run_until_idle()
+    # The update reaches the running map: two more iterations start beside the first.
+    more = _claim_all(ctx, activity)
+    assert len(more) == 2
+    assert map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})["maxConcurrency"] == 3
+    answered = 0
+    outstanding = first + more
+    while outstanding:
+        for task in outstanding:
+            tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": task["input"]})
+            answered += 1
+        loops.run_until_idle()
+        outstanding = _claim_all(ctx, activity)
+        assert len(outstanding) <= 3
+    assert answered == 5
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == [1, 2, 3, 4, 5]
+    # The rebuilt execution (replaying the recorded answers) agrees with what ran.
+    assert map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})["status"] == "SUCCEEDED"
+
+
+def test_update_map_run_tolerates_more_failures_of_a_running_map(ctx: Any) -> None:
+    from engine.services import activities, executions, map_runs, runtime, tasks
+    from workers.engine import EngineLoops
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
+    sm = _activity_fan(ctx, activity, MaxConcurrency=4)
+    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3, 4]"})[
+        "executionArn"
+    ]
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    claimed = _claim_all(ctx, activity)
+    assert len(claimed) == 4
+    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
+    # Without the update the first failure would fail the run (no tolerance defined).
+    map_runs.update_map_run(ctx, {"mapRunArn": run_arn, "toleratedFailureCount": 2})
+    loops.run_until_idle()
+    for task in claimed[:2]:
+        tasks.send_task_failure(ctx, {"taskToken": task["taskToken"], "error": "Bad"})
+    loops.run_until_idle()
+    assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
+    # Lowering it again below the failures already seen fails the run at once.
+    map_runs.update_map_run(ctx, {"mapRunArn": run_arn, "toleratedFailureCount": 1})
+    loops.run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.ExceedToleratedFailureThreshold"
+    run = map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})
+    assert run["status"] == "FAILED" and run["toleratedFailureCount"] == 1
+    assert run["itemCounts"]["failed"] == 2
+    # Replaying the stored answers rebuilds the same history.
+    recorded, live = runtime.rebuild(ctx, executions_id(ctx, arn))
+    assert [e.type for e in live.interpreter.events] == [e.type for e in recorded]
+
+
+def executions_id(ctx: Any, arn: str) -> int:
+    return int(ctx.store.run(lambda tx: tx.executions.get(arn))["id"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("maxConcurrency", -1),
+        ("maxConcurrency", "5"),
+        ("toleratedFailurePercentage", 101),
+        ("toleratedFailureCount", 1.5),
+        ("toleratedFailureCount", True),
+    ],
+)
+def test_update_map_run_rejects_bad_limits(ctx: Any, field: str, value: Any) -> None:
+    from engine.errors import ValidationError
+    from engine.services import map_runs
+
+    with pytest.raises(ValidationError):
+        map_runs.update_map_run(ctx, {"mapRunArn": "arn:aws:states:x:1:mapRun:a/b:c", field: value})

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.asl import paths
 from engine.asl.errors import ErrorName, StatesError
-from engine.asl.fibers import Fiber
+from engine.asl.fibers import Await, Fiber, Join
 from engine.asl.interpreter import Interpreter, Outcome, Scope, StateCall, next_of
 from engine.asl.jsonvalue import encode
 from engine.asl.retry import guarded
@@ -115,6 +115,9 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
     pending = [i for i in range(len(items)) if i not in done_before]
     failures = 0
+    # A Map Run hears UpdateMapRun while it runs: new limits arrive as the answer to a
+    # request, so replaying the recorded answers applies them at the same points again.
+    listener = _listen(interp, call, map_run) if map_run is not None else None
     while True:
         while pending and len(running) < limit:
             index = pending.pop(0)
@@ -126,46 +129,58 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             fibers[index] = fiber
         if not running:
             break
-        yield interp.join(running, fail_fast=True)
+        yield Join(running, fail_fast=True, interrupt=listener)
+        if listener is not None and listener.done and map_run is not None:
+            update = listener.result or {}
+            if "maxConcurrency" in update:
+                max_concurrency = update["maxConcurrency"]
+                limit = len(items) if not max_concurrency else int(max_concurrency)
+            tolerated_count = update.get("toleratedFailureCount", tolerated_count)
+            tolerated_pct = update.get("toleratedFailurePercentage", tolerated_pct)
+            allowed_failures = _allowed_failures(len(items), tolerated_count, tolerated_pct)
+            listener = _listen(interp, call, map_run)
         finished = [f for f in running if f.done]
         running = [f for f in running if not f.done]
-        for fiber in finished:
-            if not fiber.failed:
-                continue
-            failures += 1
-            if failures <= allowed_failures:
-                continue
-            for other in running:
-                interp.cancel(other)
-            interp.redrive_memo[call.name] = {
-                **done_before,
-                **{i: f.result for i, f in fibers.items() if f.done and not f.failed},
-            }
-            assert fiber.error is not None
-            error = fiber.error
-            if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
-                error = StatesError(
-                    ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                    "The specified tolerated failure threshold was exceeded",
-                )
-            if map_run is not None:
-                error = StatesError(
-                    ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                    "The specified tolerated failure threshold was exceeded",
-                )
-                interp.emit(
-                    call.fiber,
-                    "MapRunFailed",
-                    error.details(),
-                    meta={
-                        "mapRunArn": map_run,
-                        "event": "failed",
-                        "failed": failures,
-                        "succeeded": sum(1 for f in fibers.values() if f.done and not f.failed),
-                        "aborted": len(running),
-                    },
-                )
-            raise error
+        failures += sum(1 for f in finished if f.failed)
+        if failures <= allowed_failures:
+            continue
+        for other in running:
+            interp.cancel(other)
+        if listener is not None:
+            interp.cancel(listener)
+        interp.redrive_memo[call.name] = {
+            **done_before,
+            **{i: f.result for i, f in fibers.items() if f.done and not f.failed},
+        }
+        # The failure that crossed the threshold, or the first one when UpdateMapRun lowered it.
+        failed = [f for f in finished if f.failed] or [f for f in fibers.values() if f.failed]
+        assert failed[0].error is not None
+        error = failed[0].error
+        if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
+            error = StatesError(
+                ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                "The specified tolerated failure threshold was exceeded",
+            )
+        if map_run is not None:
+            error = StatesError(
+                ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                "The specified tolerated failure threshold was exceeded",
+            )
+            interp.emit(
+                call.fiber,
+                "MapRunFailed",
+                error.details(),
+                meta={
+                    "mapRunArn": map_run,
+                    "event": "failed",
+                    "failed": failures,
+                    "succeeded": sum(1 for f in fibers.values() if f.done and not f.failed),
+                    "aborted": len(running),
+                },
+            )
+        raise error
+    if listener is not None:
+        interp.cancel(listener)
     if map_run is not None:
         interp.emit(
             call.fiber,
@@ -186,6 +201,15 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         for i in range(len(items))
     ]
     return interp.finish(call, results, next_of(state))
+
+
+def _listen(interp: Interpreter, call: StateCall, map_run: str) -> Fiber:
+    """A silent child that ends with the limits of the next UpdateMapRun of ``map_run``."""
+
+    def body(fiber: Fiber) -> Generator[Any, Any, Any]:
+        return (yield Await("map_run", {"mapRunArn": map_run}))
+
+    return interp.spawn(call.fiber, body, silent=True)
 
 
 def _tolerance(interp: Interpreter, call: StateCall, value: Any) -> tuple[Any, Any]:
