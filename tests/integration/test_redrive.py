@@ -101,3 +101,63 @@ def test_machine_timeout(ctx: Any) -> None:
     described = executions.describe_execution(ctx, {"executionArn": arn})
     assert described["status"] == "TIMED_OUT" and described["error"] == "States.Timeout"
     assert history(ctx, arn)[-2:] == ["WaitStateAborted", "ExecutionTimedOut"]
+
+
+def describe(ctx: Any, arn: str) -> dict[str, Any]:
+    return executions.describe_execution(ctx, {"executionArn": arn})
+
+
+def start(ctx: Any, sm: str, payload: Any = None, name: str | None = None) -> str:
+    request: dict[str, Any] = {"stateMachineArn": sm, "input": json.dumps(payload or {})}
+    if name is not None:
+        request["name"] = name
+    return str(executions.start_execution(ctx, request)["executionArn"])
+
+
+def redrive(ctx: Any, arn: str) -> None:
+    executions.redrive_execution(ctx, {"executionArn": arn})
+
+
+def test_redrive_after_a_failed_branch_reruns_the_branch_it_cancelled(ctx: Any) -> None:
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
+    sm = create(
+        ctx,
+        "failing",
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {
+                            "StartAt": "Wait",
+                            "States": {"Wait": {"Type": "Task", "Resource": activity, "End": True}},
+                        },
+                        {
+                            "StartAt": "Boom",
+                            "States": {"Boom": {"Type": "Task", "Resource": activity, "End": True}},
+                        },
+                    ],
+                    "End": True,
+                }
+            },
+        },
+    )
+    arn = start(ctx, sm)
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    claimed = [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
+    assert all(claimed)
+    tasks.send_task_failure(ctx, {"taskToken": claimed[1]["taskToken"], "error": "Boom"})
+    loops.run_until_idle()
+    assert describe(ctx, arn)["status"] == "FAILED"
+    redrive(ctx, arn)
+    loops.run_until_idle()
+    # Both branches run again: the first was cancelled, it had not succeeded.
+    again = [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
+    assert all(again)
+    for task in again:
+        tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": "1"})
+    loops.run_until_idle()
+    described = describe(ctx, arn)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == [1, 1]

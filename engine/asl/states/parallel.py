@@ -19,9 +19,18 @@ def run(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
 
 
 def _branch(
-    interp: Interpreter, branch: dict[str, Any], value: Any, scope: Scope, fiber: Fiber
+    interp: Interpreter,
+    branch: dict[str, Any],
+    value: Any,
+    scope: Scope,
+    succeeded: dict[int, Any],
+    index: int,
+    fiber: Fiber,
 ) -> Generator[Any, Any, Any]:
-    return interp.run_program(fiber, branch, value, scope)
+    output = yield from interp.run_program(fiber, branch, value, scope)
+    # A cancelled branch also ends without an error: only this says it succeeded.
+    succeeded[index] = output
+    return output
 
 
 def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcome]:
@@ -35,21 +44,19 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     # On a redrive, branches that succeeded before keep their results and do not run again.
     done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
     branches: dict[int, Fiber] = {}
+    succeeded: dict[int, Any] = {}
     for index, branch in enumerate(state["Branches"]):
         if index in done_before:
             continue
         scope = Scope(dict(call.scope.variables), branch.get("QueryLanguage", language))
-        body = partial(_branch, interp, branch, value, scope)
+        body = partial(_branch, interp, branch, value, scope, succeeded, index)
         branches[index] = interp.spawn(call.fiber, body)
     yield interp.join(list(branches.values()))
     failed = next((f for f in branches.values() if f.failed), None)
     if failed is not None:
         for other in branches.values():
             interp.cancel(other)
-        interp.redrive_memo[call.name] = {
-            **done_before,
-            **{i: f.result for i, f in branches.items() if f.done and not f.failed},
-        }
+        interp.redrive_memo[call.name] = {**done_before, **succeeded}
         assert failed.error is not None
         raise failed.error
     # The recorded AWS histories hold no ParallelStateSucceeded event: the exit follows the
