@@ -57,6 +57,8 @@ class _Pending:
     live: decider.LiveExecution
     decision: decider.Decision
     now: float
+    # The live interpreter ran past what was recorded (a follow-on decision failed).
+    stale: bool = False
 
 
 def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
@@ -184,12 +186,74 @@ def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] 
         ],
     )
     events: list[dict[str, Any]] = []
-    outcomes = [
-        _apply(tx, item, values, events) if ok else None
-        for item, values, ok in zip(pending, rows, recorded, strict=True)
-    ]
+    outcomes: list[list[str] | None] = []
+    for item, values, ok in zip(pending, rows, recorded, strict=True):
+        if not ok:
+            outcomes.append(None)
+            continue
+        # The answers dispatch gave here are applied by _follow, which says when some remain.
+        keys = [k for k in _apply(tx, item, values, events) if k != tasks.DECIDER_KEY]
+        outcomes.append(keys + _follow(tx, item, events))
     tx.executions.insert_events(events)
     return outcomes
+
+
+# At most this many follow-on decisions per execution and commit (a long chain of tasks that
+# are all answered inside the transaction); what remains is decided on the next round.
+FOLLOW_LIMIT = 32
+
+
+def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
+    """Apply at once the answers a decision's own dispatch wrote in this transaction (an
+    activity found and scheduled, an integration served here, a child execution started, a
+    callback opened) and record what they lead to in the same commit: a round of the decider
+    (lease, load, decide, commit) fewer per task. The row is locked since the first UPDATE, so
+    the answers read back are exactly the ones after the applied ones. Returns more keys to
+    notify after the commit (DECIDER_KEY when answers remain for the next round)."""
+    row, live = item.row, item.live
+    keys: list[str] = []
+    step = item.decision
+    for _ in range(FOLLOW_LIMIT):
+        if step.status != "RUNNING" or not any(r.kind == "task" for r in step.requests):
+            return keys
+        stored = tx.runtime.resolutions(row["id"], live.applied)
+        if not stored:
+            return keys
+        merged = item.decision
+        count = row["event_count"] + len(merged.events)
+        try:
+            step = decider.decide(
+                live,
+                count,
+                [
+                    decider.Resolution(
+                        r["request_seq"], codec.loads(r["value"]) if r["value"] else None
+                    )
+                    for r in stored
+                ],
+                merged.request_seq,
+                live.clock.now,
+            )
+        except Exception:  # the answers stay stored; the next round rebuilds and retries
+            log.exception("follow-on decision for execution %s failed", row["id"])
+            item.stale = True
+            return [*keys, tasks.DECIDER_KEY]
+        item.decision = decider.Decision(
+            events=merged.events + step.events,
+            requests=merged.requests + step.requests,
+            status=step.status,
+            output=step.output,
+            error=step.error,
+            cause=step.cause,
+            request_seq=step.request_seq,
+            applied=step.applied,
+        )
+        values = _row_values(item)
+        if not tx.runtime.follow_decision(row["id"], count, values, step.applied):
+            raise RuntimeError(f"execution {row['id']} changed under its own decision")
+        step_keys = _apply(tx, _Pending(row, live, step, item.now), values, events)
+        keys += [k for k in step_keys if k != tasks.DECIDER_KEY]
+    return [*keys, tasks.DECIDER_KEY]
 
 
 def _row_values(item: _Pending) -> dict[str, Any]:
@@ -251,17 +315,22 @@ def _after_commit(
     ctx: ServiceContext, cache: decider.DeciderCache, item: _Pending, wake_keys: list[str] | None
 ) -> None:
     row, decision = item.row, item.decision
-    if wake_keys is None:
+    if wake_keys is None or item.stale:
         cache.drop(row["id"])
+    if wake_keys is None:
         return
     for key in wake_keys:
         tasks.signals(ctx).notify(key)
-    if wake_keys or (decision.status != "RUNNING" and row.get("parent_id") is not None):
+    # Only an answer that no decision applied yet (DECIDER_KEY) or an ended child's parent
+    # gives the decider work; a task handed to workers does not.
+    if tasks.DECIDER_KEY in wake_keys or (
+        decision.status != "RUNNING" and row.get("parent_id") is not None
+    ):
         ctx.waker.wake()
     if decision.status == "RUNNING" and any(_has_deadline(r) for r in decision.requests):
         # Only a new timer or task deadline can move the timer loop's next wake-up earlier.
         ctx.timer_waker.wake()
-    if decision.status == "RUNNING":
+    if decision.status == "RUNNING" and not item.stale:
         cache.put(row["id"], row["event_count"] + len(decision.events), item.live)
     else:
         cache.drop(row["id"])

@@ -12,7 +12,7 @@ from engine.store.tables import executions, resolutions, timers
 _TERMINAL_COLUMNS = ("status", "stop_date", "output", "error", "cause")
 
 
-def _decision_update(terminal: bool) -> Any:
+def _decision_update(terminal: bool, leased: bool = True) -> Any:
     """The conditional UPDATE that commits a decision, built once (statement construction
     costs more than execution on the decider's hot path)."""
     values: dict[str, Any] = {
@@ -26,20 +26,20 @@ def _decision_update(terminal: bool) -> Any:
     if terminal:
         for column in _TERMINAL_COLUMNS:
             values[column] = bindparam(column)
-    return (
-        update(executions)
-        .where(
-            executions.c.id == bindparam("id_"),
-            executions.c.lease_owner == bindparam("owner"),
-            executions.c.event_count == bindparam("expected"),
-            executions.c.status == "RUNNING",
-        )
-        .values(**values)
-    )
+    conditions = [
+        executions.c.id == bindparam("id_"),
+        executions.c.event_count == bindparam("expected"),
+        executions.c.status == "RUNNING",
+    ]
+    if leased:
+        conditions.append(executions.c.lease_owner == bindparam("owner"))
+    return update(executions).where(*conditions).values(**values)
 
 
 _CONTINUE_DECISION = _decision_update(terminal=False)
 _END_DECISION = _decision_update(terminal=True)
+_FOLLOW_CONTINUE = _decision_update(terminal=False, leased=False)
+_FOLLOW_END = _decision_update(terminal=True, leased=False)
 
 
 def _decision_statement(
@@ -160,6 +160,15 @@ class RuntimeRepository:
                 cursor.execute(sql, bound)
                 cursors.append(cursor)
         return [cursor.rowcount == 1 for cursor in cursors]
+
+    def follow_decision(
+        self, execution_id: int, expected: int, values: dict[str, Any], applied: int
+    ) -> bool:
+        """Record a follow-on decision in the transaction that recorded the first one (its
+        lease already released there; the row stays locked until the commit)."""
+        statement, params = _decision_statement("", execution_id, expected, values, applied)
+        statement = _FOLLOW_END if "status" in values else _FOLLOW_CONTINUE
+        return self.conn.execute(statement, params).rowcount == 1
 
     def release(self, execution_id: int, owner: str) -> None:
         """Give a lease back without deciding (the execution stays runnable)."""

@@ -63,3 +63,77 @@ def test_each_decision_in_a_batch_stands_on_its_own(ctx: ServiceContext) -> None
     # The void decision left its lease in place; the recorded ones gave theirs back.
     leased = ctx.store.run(lambda tx: [tx.executions.get_by_id(i)["lease_owner"] for i in ids])
     assert leased == [None, "node-a", None, "node-a"]
+
+
+def _history(ctx: ServiceContext, arn: str) -> list[str]:
+    page = executions.get_execution_history(ctx, {"executionArn": arn, "maxResults": 1000})
+    return [e["type"] for e in page["events"]]
+
+
+def _runnable(ctx: ServiceContext, arn: str) -> int:
+    return int(ctx.store.run(lambda tx: tx.executions.get(arn))["runnable"])
+
+
+def test_an_activity_is_scheduled_in_the_commit_that_enters_its_task(
+    ctx: ServiceContext,
+) -> None:
+    from engine.services import activities
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "a"})["activityArn"]
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
+    }
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "act", "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    assert runtime.claim_and_decide(ctx, "node-a") == 1
+    # One round: the task is offered to workers and ActivityScheduled recorded with it, and
+    # nothing is left for another round of the decider.
+    assert _history(ctx, arn) == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "ActivityScheduled",
+    ]
+    assert _runnable(ctx, arn) == 0
+    assert runtime.claim_and_decide(ctx, "node-a") == 0
+
+
+def test_tasks_answered_inside_the_commit_run_on_in_the_same_round(ctx: ServiceContext) -> None:
+    def send(following: str | None) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {
+                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/missing",
+                "MessageBody": "x",
+            },
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": following or "Done"}],
+            "Next": following or "Done",
+        }
+        return state
+
+    definition = {
+        "StartAt": "S1",
+        "States": {
+            "S1": send("S2"),
+            "S2": send("S3"),
+            "S3": send(None),
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "sends", "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    assert runtime.claim_and_decide(ctx, "node-a") == 1
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    assert described["status"] == "SUCCEEDED"
+    types = _history(ctx, arn)
+    assert types.count("TaskFailed") == 3 and types[-1] == "ExecutionSucceeded"
+    # The stored answers replay to the same history.
+    recorded, live = runtime.rebuild(
+        ctx, int(ctx.store.run(lambda tx: tx.executions.get(arn))["id"])
+    )
+    assert [e.type for e in live.interpreter.events] == [e.type for e in recorded]
