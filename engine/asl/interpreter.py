@@ -29,6 +29,9 @@ MAX_HISTORY_EVENTS = 25_000
 # States that record an *StateAborted event when cancelled mid-way (HistoryEventType).
 _ABORTABLE = frozenset({"Task", "Wait", "Map", "Parallel"})
 JSONPATH = "JSONPath"
+# The request number of an abort (StopExecution, the end of a parent): requests are numbered
+# from 1, so resolving this one tells the interpreter to stop the execution where it is.
+ABORT_REQUEST = 0
 
 
 @dataclass(frozen=True)
@@ -139,20 +142,34 @@ class Interpreter:
     limit_hit: bool = False
     redrive_count: int = 0
     redriving: bool = False
-    failed_at: tuple[str, Any, dict[str, Any]] | None = None
-    # Results of Map iterations / Parallel branches that succeeded before a failure, by state
-    # name: a redrive runs only the ones that did not.
+    # Where a redrive resumes (the state that failed or was aborted on the main line, its
+    # input, the variables at its entry); None when the execution cannot be redriven.
+    resume_at: tuple[str, Any, dict[str, Any]] | None = None
+    # Results of Map iterations / Parallel branches that succeeded before a failure or an
+    # abort, by state name: a redrive runs only the ones that did not.
     redrive_memo: dict[str, dict[int, Any]] = field(default_factory=dict)
+    # True while an abort cancels the running fibers: they record nothing on the way out
+    # (AWS records only ExecutionAborted, no *StateAborted or MapIterationAborted).
+    aborting: bool = False
+    _root_scope: Scope | None = None
+    # The main line's current state: its name, input and scope (set on entry).
+    _main_at: tuple[str, Any, Scope] | None = None
 
     # --- driving -------------------------------------------------------------------------
-    def start(self) -> None:
-        """Begin the execution and run until it waits or ends."""
-        root_scope = Scope({}, self.definition.get("QueryLanguage", JSONPATH))
-        self._main_fiber = self.scheduler.spawn(lambda f: self._main(f, root_scope), None, 0)
+    def start(self, held: bool = False) -> None:
+        """Begin the execution and run until it waits or ends. ``held``: the execution was
+        aborted before it ran a state (before its first decision), so only ExecutionStarted
+        happens before the abort resolution arrives."""
+        self._root_scope = Scope({}, self.definition.get("QueryLanguage", JSONPATH))
+        root_scope = self._root_scope
+        self._main_fiber = self.scheduler.spawn(lambda f: self._main(f, root_scope, held), None, 0)
         self.scheduler.run()
 
     def resolve(self, seq: int, value: Any) -> None:
         """Deliver the outcome of request ``seq`` and run until everything waits again."""
+        if seq == ABORT_REQUEST:
+            self._abort(value if isinstance(value, dict) else {})
+            return
         if self.scheduler.resolve(seq, value):
             self.scheduler.run()
 
@@ -161,7 +178,7 @@ class Interpreter:
         """Requests still waiting on the outside world."""
         return [request for _, request in self.scheduler.pending.values()]
 
-    def _main(self, fiber: Fiber, scope: Scope) -> Generator[Any, Any, None]:
+    def _main(self, fiber: Fiber, scope: Scope, held: bool) -> Generator[Any, Any, None]:
         self.emit(
             fiber,
             "ExecutionStarted",
@@ -172,7 +189,15 @@ class Interpreter:
             },
         )
         fiber.last_event_id = 0  # the first state links to 0, as AWS records
-        value, start_at = self.info.input, None
+        if held:
+            return
+        yield from self._run(fiber, scope, self.info.input, None)
+
+    def _run(
+        self, fiber: Fiber, scope: Scope, value: Any, start_at: str | None
+    ) -> Generator[Any, Any, None]:
+        """Run the machine from ``start_at`` (StartAt when None) to its end; a failure that
+        may be redriven waits for the redrive and goes on from the failed state."""
         while True:
             try:
                 output = yield from self._run_machine(fiber, value, scope, start_at)
@@ -187,18 +212,11 @@ class Interpreter:
                 # a timeout's cause (AWS omits the field rather than giving "").
                 self.error = None if err.omit_error else err.error
                 self.cause = None if err.omit_cause else err.cause
-                if self.failed_at is None:
+                if self.resume_at is None:
                     return
                 # A failed execution may be redriven (RedriveExecution): it then goes on from
                 # the state that failed. Until then this request stays open.
-                yield Await("redrive", {})
-                self.redrive_count += 1
-                self.redriving = True
-                self.status, self.error, self.cause = "RUNNING", None, None
-                self.emit(fiber, "ExecutionRedriven", {"redriveCount": self.redrive_count})
-                start_at, value, variables = self.failed_at
-                scope.variables = dict(variables)
-                self.failed_at = None
+                value, start_at = yield from self._await_redrive(fiber, scope)
                 continue
             self.emit(
                 fiber,
@@ -207,6 +225,77 @@ class Interpreter:
             )
             self.status, self.output = "SUCCEEDED", output
             return
+
+    def _await_redrive(self, fiber: Fiber, scope: Scope) -> Generator[Any, Any, tuple[Any, str]]:
+        """Wait for RedriveExecution, record it, and say where to go on: (input, state)."""
+        yield Await("redrive", {})
+        start_at, value, variables = self._redriven(fiber, scope)
+        return value, start_at
+
+    def _redriven(self, fiber: Fiber, scope: Scope) -> tuple[str, Any, dict[str, Any]]:
+        """Record a redrive (ExecutionRedriven) and restore the variables where it resumes."""
+        assert self.resume_at is not None
+        self.redrive_count += 1
+        self.redriving = True
+        self.status, self.error, self.cause = "RUNNING", None, None
+        self.emit(fiber, "ExecutionRedriven", {"redriveCount": self.redrive_count})
+        resume_at, self.resume_at = self.resume_at, None
+        scope.variables = dict(resume_at[2])
+        return resume_at
+
+    # --- aborting --------------------------------------------------------------------------
+    def _abort(self, details: dict[str, Any]) -> None:
+        """StopExecution (or the end of the parent of a child execution), delivered as the
+        resolution of ``ABORT_REQUEST``: every running fiber stops without a trace, the
+        history ends with ExecutionAborted, and the execution waits for a redrive that goes
+        on from the main line's current state (AWS: RedriveExecution restarts "failed,
+        aborted, or timed out executions" from the unsuccessful step)."""
+        scope = self._root_scope
+        assert scope is not None
+        redriven = False
+        if self.status == "RUNNING":
+            if self._main_at is None:  # aborted before its first state
+                self.resume_at = (self.definition["StartAt"], self.info.input, {})
+            else:
+                name, value, state_scope = self._main_at
+                # The main line's variables change only when a state exits, so these are
+                # the variables the current state was entered with.
+                self.resume_at = (name, value, dict(state_scope.variables))
+        else:
+            # Aborted after RedriveExecution reopened the execution but before a decision
+            # applied the redrive: the store recorded ExecutionRedriven with the abort, and
+            # the execution resumes where the redrive would have.
+            redriven = True
+        self.aborting = True
+        try:
+            if self._main_fiber is not None:
+                self.scheduler.cancel(self._main_fiber)
+        finally:
+            self.aborting = False
+        self._main_fiber = self.scheduler.spawn(
+            lambda f: self._aborted(f, scope, details, redriven), None, len(self.events)
+        )
+        self.scheduler.run()
+
+    def keeps_on_abort(self, call: StateCall) -> bool:
+        """Whether a Map or Parallel cancelled by an abort keeps the results of its finished
+        iterations or branches for the redrive: only the main line's state does, since the
+        memo is keyed by state name and the same state runs in every Map iteration."""
+        return self.aborting and call.scope is self._root_scope
+
+    def _aborted(
+        self, fiber: Fiber, scope: Scope, details: dict[str, Any], redriven: bool
+    ) -> Generator[Any, Any, None]:
+        if redriven and self.resume_at is not None:
+            # The redrive is recorded, and the abort comes before the state it resumes.
+            self.resume_at = self._redriven(fiber, scope)
+        self.emit(fiber, "ExecutionAborted", details)
+        self.status, self.output = "ABORTED", None
+        self.error, self.cause = details.get("error"), details.get("cause")
+        if self.resume_at is None:
+            return
+        value, start_at = yield from self._await_redrive(fiber, scope)
+        yield from self._run(fiber, scope, value, start_at)
 
     def _run_machine(
         self, fiber: Fiber, value: Any, scope: Scope, start_at: str | None
@@ -252,7 +341,7 @@ class Interpreter:
         ``at`` is when the event happened elsewhere (a worker took the task), used when it is
         earlier than the time the interpreter would give the event."""
         index = len(self.events)
-        if fiber.silent:
+        if fiber.silent or self.aborting:
             return Emitted(0, 0, event_type, self.timestamps(index), details)
         if index >= MAX_HISTORY_EVENTS - 1 and not event_type.startswith("Execution"):
             # AWS fails an execution whose history reaches 25,000 events. Only the terminal
@@ -289,8 +378,11 @@ class Interpreter:
 
         states = program["States"]
         name: str | None = start_at or program["StartAt"]
+        main_line = program is self.definition
         while name is not None:
             state = states[name]
+            if main_line:
+                self._main_at = (name, value, scope)
             entered = self.emit(
                 fiber,
                 f"{state['Type']}StateEntered",
@@ -305,12 +397,13 @@ class Interpreter:
                 outcome = yield from HANDLERS[state["Type"]](self, call)
             except StatesError as err:
                 self._report_evaluation_failure(fiber, call, err)
-                if program is self.definition:
+                if main_line:
                     # Where a redrive would resume: the failed state, its input, the variables.
-                    self.failed_at = (name, value, dict(scope.variables))
+                    self.resume_at = (name, value, dict(scope.variables))
                 raise
             except GeneratorExit:
-                # The branch or iteration running this state was cancelled (a sibling failed).
+                # The branch or iteration running this state was cancelled (a sibling failed,
+                # the machine timed out); an abort records nothing (``emit``).
                 if state["Type"] in _ABORTABLE:
                     self.emit(fiber, f"{state['Type']}StateAborted", None)
                 raise

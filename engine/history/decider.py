@@ -79,7 +79,9 @@ def start(
     """Build a live execution from its first events (replaying if some are recorded)."""
     clock = EventClock([e.timestamp for e in recorded], now)
     interpreter = Interpreter(definition, info, clock)
-    interpreter.start()
+    # An execution stopped before its first decision ran no state: ExecutionAborted follows
+    # ExecutionStarted, and replay must not run the states the recorded history never saw.
+    interpreter.start(held=len(recorded) > 1 and recorded[1].type == "ExecutionAborted")
     return LiveExecution(interpreter, clock)
 
 

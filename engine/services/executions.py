@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import codec
+from engine.asl.interpreter import ABORT_REQUEST
 from engine.asl.jsonvalue import MAX_PAYLOAD_BYTES
 from engine.errors import (
     AlreadyExists,
@@ -13,7 +14,7 @@ from engine.errors import (
     ServiceError,
     ValidationError,
 )
-from engine.history.events import HistoryEvent
+from engine.history.events import TERMINAL_TYPES, HistoryEvent
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
@@ -221,12 +222,13 @@ def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str
     def work(tx: Any) -> dict[str, Any]:
         row = get_execution(tx, request.get("executionArn"))
         out = describe_row(row)
-        if row["status"] in ("FAILED", "TIMED_OUT"):
+        reason = _not_redrivable(tx, row)
+        if reason is None:
             out["redriveStatus"] = "REDRIVABLE"
         else:
             out["redriveStatus"] = "NOT_REDRIVABLE"
             if row["status"] != "RUNNING":
-                out["redriveStatusReason"] = f"Execution is {row['status']} and cannot be redriven"
+                out["redriveStatusReason"] = reason
         return out
 
     return ctx.store.read(work)
@@ -326,10 +328,27 @@ def abort(
     tx: Any, row: dict[str, Any], now: float, error: str | None = None, cause: str | None = None
 ) -> bool:
     """End a running execution as ABORTED with an ExecutionAborted event, answer its parent,
-    and abort its running children. False if its history moved on meanwhile."""
+    and abort its running children. False if its history moved on meanwhile.
+
+    The abort is also recorded as the answer to the interpreter's ``ABORT_REQUEST``, after
+    the answers a decision already applied (later ones are dropped: the abort wins), so that
+    replay rebuilds the aborted execution, which then waits for RedriveExecution like a
+    failed one."""
     from engine.services import nested
 
     count = row["event_count"]
+    details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+    ended_events: list[HistoryEvent] = []
+    if _redrive_pending(tx, row):
+        # RedriveExecution reopened it and no decision has applied the redrive yet: the
+        # redrive happened, and the abort stops it before it reruns anything.
+        redriven_at = row.get("redrive_date") or now
+        redriven = {"redriveCount": row["redrive_count"]}
+        ended_events.append(
+            HistoryEvent(count + 1, count, "ExecutionRedriven", redriven_at, redriven)
+        )
+    last = count + len(ended_events)
+    ended_events.append(HistoryEvent(last + 1, last, "ExecutionAborted", now, details))
     ended = tx.executions.set_terminal(
         row["id"],
         count,
@@ -338,7 +357,7 @@ def abort(
             "stop_date": now,
             "error": error,
             "cause": cause,
-            "event_count": count + 1,
+            "event_count": last + 1,
             "runnable": 0,
             "lease_owner": None,
             "lease_expires": None,
@@ -346,9 +365,8 @@ def abort(
     )
     if not ended:
         return False
-    details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-    aborted = HistoryEvent(count + 1, count, "ExecutionAborted", now, details)
-    tx.executions.append_events(row["id"], [event_row(aborted)])
+    tx.runtime.end_with(row["id"], ABORT_REQUEST, codec.dumps(details), now)
+    tx.executions.append_events(row["id"], [event_row(e) for e in ended_events])
     tx.runtime.drop_timers(row["id"])
     tx.tasks.close_for_execution(row["id"])
     nested.execution_ended(
@@ -357,6 +375,15 @@ def abort(
     for child in tx.executions.running_children(row["id"]):
         abort(tx, child, now)
     return True
+
+
+def _redrive_pending(tx: Any, row: dict[str, Any]) -> bool:
+    """Whether a running execution's history still ends with its previous end: a redrive
+    was requested and no decision has applied it yet."""
+    if not row.get("redrive_count"):
+        return False
+    last = tx.executions.events(row["id"], after_id=row["event_count"] - 1, limit=1)
+    return bool(last) and last[0]["type"] in TERMINAL_TYPES
 
 
 class ConcurrentChange(Exception):
@@ -405,14 +432,43 @@ class ExecutionNotRedrivable(ServiceError):
     code = "ExecutionNotRedrivable"
 
 
+def _not_redrivable(tx: Any, row: dict[str, Any]) -> str | None:
+    """Why RedriveExecution would refuse the execution, or None if it would not (as far as
+    the row tells: a failure outside any state is found by replay)."""
+    if ":express:" in row["arn"]:
+        return "Execution is of an EXPRESS state machine and cannot be redriven"
+    if row["status"] in ("FAILED", "TIMED_OUT"):
+        return None
+    if row["status"] == "ABORTED":
+        if tx.runtime.last_request_answered(row["id"]) == ABORT_REQUEST:
+            return None
+        return _ABORTED_UNRECORDED
+    return f"Execution is {row['status']} and cannot be redriven"
+
+
+# Executions stopped by an earlier Stepwell recorded only their ExecutionAborted event, not
+# where they stopped, so there is nothing to go on from.
+_ABORTED_UNRECORDED = (
+    "Execution was aborted by an earlier version of Stepwell, which did not record where it "
+    "stopped, and cannot be redriven"
+)
+
+
 def redrive_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """RedriveExecution: a FAILED or TIMED_OUT execution goes on from the state that failed;
-    Map iterations and Parallel branches that had succeeded keep their results."""
+    """RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution goes on from the state that
+    failed or was stopped; Map iterations and Parallel branches that had succeeded keep their
+    results (AWS: "RedriveExecution restarts unsuccessful executions of Standard workflows
+    ... failed, aborted, or timed out executions")."""
     from engine.services import runtime
 
-    row = ctx.store.run(lambda tx: get_execution(tx, request.get("executionArn")))
-    if row["status"] not in ("FAILED", "TIMED_OUT") or ":express:" in row["arn"]:
-        raise ExecutionNotRedrivable(f"Execution is {row['status']} and cannot be redriven")
+    def check(tx: Any) -> dict[str, Any]:
+        row = get_execution(tx, request.get("executionArn"))
+        reason = _not_redrivable(tx, row)
+        if reason is not None:
+            raise ExecutionNotRedrivable(reason)
+        return row
+
+    row = ctx.store.run(check)
     seq = runtime.redrive_request(ctx, row["id"])
     if seq is None:
         raise ExecutionNotRedrivable("Execution cannot be redriven: it did not fail in a state")

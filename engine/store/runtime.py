@@ -226,3 +226,39 @@ class RuntimeRepository:
             )
         )
         return True
+
+    def end_with(self, execution_id: int, request_seq: int, value: str | None, now: float) -> None:
+        """Record the answer that ended an execution outside a decision (an abort), once its
+        row is no longer RUNNING: the resolutions no decision applied yet are dropped (the
+        answer wins over them) and this one follows the applied ones, so that replaying the
+        resolutions rebuilds exactly the recorded history. Call it after the row is updated
+        in the same transaction: the row lock keeps ``applied_count`` still."""
+        applied = self.conn.execute(
+            update(executions)
+            .where(executions.c.id == execution_id)
+            .values(resolution_count=executions.c.applied_count + 1)
+            .returning(executions.c.applied_count)
+        ).scalar_one()
+        self.conn.execute(
+            delete(resolutions).where(
+                resolutions.c.execution_id == execution_id, resolutions.c.seq > applied
+            )
+        )
+        self.conn.execute(
+            insert(resolutions).values(
+                execution_id=execution_id,
+                seq=applied + 1,
+                request_seq=request_seq,
+                value=value,
+                created_at=now,
+            )
+        )
+
+    def last_request_answered(self, execution_id: int) -> int | None:
+        """The request number of an execution's latest resolution, if it has any."""
+        return self.conn.execute(
+            select(resolutions.c.request_seq)
+            .where(resolutions.c.execution_id == execution_id)
+            .order_by(resolutions.c.seq.desc())
+            .limit(1)
+        ).scalar()

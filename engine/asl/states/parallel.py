@@ -51,7 +51,13 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         scope = Scope(dict(call.scope.variables), branch.get("QueryLanguage", language))
         body = partial(_branch, interp, branch, value, scope, succeeded, index)
         branches[index] = interp.spawn(call.fiber, body)
-    yield interp.join(list(branches.values()))
+    try:
+        yield interp.join(list(branches.values()))
+    except GeneratorExit:
+        # The execution is aborted: a redrive reruns only the branches that had not ended.
+        if interp.keeps_on_abort(call):
+            interp.redrive_memo[call.name] = {**done_before, **succeeded}
+        raise
     failed = next((f for f in branches.values() if f.failed), None)
     if failed is not None:
         for other in branches.values():
