@@ -291,10 +291,12 @@ def _apply(
     events.extend({"execution_id": execution_id, **event_row(e)} for e in decision.events)
     map_runs.project(tx, row, decision.events)
     if decision.status != "RUNNING":
-        if decision.request_seq:
-            # Only an execution that ever waited on something can leave timers, tasks or
-            # children behind (the common all-Pass execution skips three statements).
+        # Only an execution that ever asked for a timer can leave one behind, and only one
+        # that ever ran a task can leave tasks or children (each check is a statement).
+        kinds = {request.kind for request in item.live.interpreter.scheduler.issued}
+        if "timer" in kinds:
             tx.runtime.drop_timers(execution_id)
+        if "task" in kinds:
             tx.tasks.close_for_execution(execution_id)
             for child in tx.executions.running_children(execution_id):
                 executions.abort(tx, child, now)
