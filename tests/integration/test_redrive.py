@@ -545,3 +545,85 @@ def test_running_and_express_executions_are_not_redrivable(ctx: Any) -> None:
     EngineLoops(ctx).run_until_idle()
     stop(ctx, fast)
     assert "EXPRESS" in not_redrivable(ctx, fast)
+
+
+def _each(ctx: Any, activity: str, name: str) -> str:
+    return create(
+        ctx,
+        name,
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "StartAt": "Do",
+                        "States": {"Do": {"Type": "Task", "Resource": activity, "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+
+
+def test_redrive_after_a_stop_during_a_map_reruns_only_the_unfinished_iterations(
+    ctx: Any,
+) -> None:
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
+    arn = start(ctx, _each(ctx, activity, "each"), [1, 2, 3])
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    claimed = {
+        json.loads(t["input"]): t
+        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(3)]
+        if t
+    }
+    tasks.send_task_success(ctx, {"taskToken": claimed[2]["taskToken"], "output": "20"})
+    loops.run_until_idle()
+    stop(ctx, arn)
+    assert_replays(ctx, arn)
+    redrive(ctx, arn)
+    loops.run_until_idle()
+    again = {
+        json.loads(t["input"]): t
+        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(3)]
+        if t
+    }
+    assert sorted(again) == [1, 3]  # the finished iteration keeps its result
+    for item, task in again.items():
+        tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": str(item * 10)})
+    loops.run_until_idle()
+    described = describe(ctx, arn)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == [10, 20, 30]
+    assert_replays(ctx, arn)
+
+
+def test_redrive_after_a_failed_iteration_reruns_the_iterations_it_cancelled(ctx: Any) -> None:
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
+    arn = start(ctx, _each(ctx, activity, "cancelled"), [1, 2])
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    claimed = {
+        json.loads(t["input"]): t
+        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
+        if t
+    }
+    tasks.send_task_failure(ctx, {"taskToken": claimed[2]["taskToken"], "error": "Flaky"})
+    loops.run_until_idle()
+    assert describe(ctx, arn)["status"] == "FAILED"
+    redrive(ctx, arn)
+    loops.run_until_idle()
+    # Item 1 was still running when item 2 failed: it was cancelled, not done, so it runs again.
+    again = {
+        json.loads(t["input"]): t
+        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
+        if t
+    }
+    assert sorted(again) == [1, 2]
+    for item, task in again.items():
+        tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": str(item * 9)})
+    loops.run_until_idle()
+    described = describe(ctx, arn)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == [9, 18]

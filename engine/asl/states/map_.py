@@ -111,6 +111,8 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
 
     running: list[Fiber] = []
     fibers: dict[int, Fiber] = {}
+    # Results of the iterations that returned (a cancelled one ends without an error too).
+    succeeded: dict[int, Any] = {}
     # On a redrive, iterations that succeeded before keep their results and do not run again.
     done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
     pending = [i for i in range(len(items)) if i not in done_before]
@@ -122,14 +124,28 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         while pending and len(running) < limit:
             index = pending.pop(0)
             body = partial(
-                _iteration, interp, call, index, items[index], value, processor, language
+                _iteration,
+                interp,
+                call,
+                index,
+                items[index],
+                value,
+                processor,
+                language,
+                succeeded,
             )
             fiber = interp.spawn(call.fiber, body, silent=distributed)
             running.append(fiber)
             fibers[index] = fiber
         if not running:
             break
-        yield Join(running, fail_fast=True, interrupt=listener)
+        try:
+            yield Join(running, fail_fast=True, interrupt=listener)
+        except GeneratorExit:
+            # Stopped (StopExecution): a redrive reruns only what had not finished.
+            if interp.keeps_on_abort(call):
+                interp.redrive_memo[call.name] = {**done_before, **succeeded}
+            raise
         if listener is not None and listener.done and map_run is not None:
             update = listener.result or {}
             if "maxConcurrency" in update:
@@ -148,10 +164,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             interp.cancel(other)
         if listener is not None:
             interp.cancel(listener)
-        interp.redrive_memo[call.name] = {
-            **done_before,
-            **{i: f.result for i, f in fibers.items() if f.done and not f.failed},
-        }
+        interp.redrive_memo[call.name] = {**done_before, **succeeded}
         # The failure that crossed the threshold, or the first one when UpdateMapRun lowered it.
         failed = [f for f in finished if f.failed] or [f for f in fibers.values() if f.failed]
         assert failed[0].error is not None
@@ -174,7 +187,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
                     "mapRunArn": map_run,
                     "event": "failed",
                     "failed": failures,
-                    "succeeded": sum(1 for f in fibers.values() if f.done and not f.failed),
+                    "succeeded": len(succeeded),
                     "aborted": len(running),
                 },
             )
@@ -251,6 +264,7 @@ def _iteration(
     value: Any,
     processor: dict[str, Any],
     language: str,
+    succeeded: dict[int, Any],
     fiber: Fiber,
 ) -> Generator[Any, Any, Any]:
     name = call.name
@@ -281,4 +295,5 @@ def _iteration(
         interp.emit(fiber, "MapIterationFailed", {"index": index, "name": name}, link=False)
         raise
     interp.emit(fiber, "MapIterationSucceeded", {"index": index, "name": name}, link=False)
+    succeeded[index] = output
     return output
