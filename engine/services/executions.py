@@ -369,6 +369,7 @@ def abort(
     tx.executions.append_events(row["id"], [event_row(e) for e in ended_events])
     tx.runtime.drop_timers(row["id"])
     tx.tasks.close_for_execution(row["id"])
+    tx.map_runs.aborted(row["id"], now)
     nested.execution_ended(
         tx, {**row, "status": "ABORTED", "stop_date": now, "error": error, "cause": cause}, now
     )

@@ -300,6 +300,8 @@ def _apply(
             tx.tasks.close_for_execution(execution_id)
             for child in tx.executions.running_children(execution_id):
                 executions.abort(tx, child, now)
+        if "map_run" in kinds:  # a Distributed Map ran: end the Map Runs it left running
+            tx.map_runs.aborted(execution_id, now)
         nested.execution_ended(tx, {**row, **values}, now)
         return []
     timers = [(r.seq, float(r.payload["due"])) for r in decision.requests if r.kind == "timer"]

@@ -24,6 +24,19 @@ class MapRunRepository:
         """Record how a Map Run ended."""
         self.conn.execute(update(map_runs).where(map_runs.c.arn == arn).values(**values))
 
+    def aborted(self, execution_id: int, now: float) -> None:
+        """End an execution's Map Runs that are still running as ABORTED (the execution was
+        stopped or ended around them); iterations not recorded as done count as aborted."""
+        self.conn.execute(
+            update(map_runs)
+            .where(map_runs.c.execution_id == execution_id, map_runs.c.status == "RUNNING")
+            .values(
+                status="ABORTED",
+                stop_date=now,
+                aborted=map_runs.c.total - map_runs.c.succeeded - map_runs.c.failed,
+            )
+        )
+
     def get(self, arn: str) -> dict[str, Any] | None:
         """A Map Run by ARN."""
         row = self.conn.execute(select(map_runs).where(map_runs.c.arn == arn)).mappings().first()

@@ -209,3 +209,23 @@ def test_update_map_run_rejects_bad_limits(ctx: Any, field: str, value: Any) -> 
 
     with pytest.raises(ValidationError):
         map_runs.update_map_run(ctx, {"mapRunArn": "arn:aws:states:x:1:mapRun:a/b:c", field: value})
+
+
+def test_a_stopped_execution_aborts_its_running_map_run(ctx: Any) -> None:
+    from engine.services import activities, executions, map_runs
+    from workers.engine import EngineLoops
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
+    sm = _activity_fan(ctx, activity, MaxConcurrency=1)
+    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3]"})[
+        "executionArn"
+    ]
+    EngineLoops(ctx).run_until_idle()
+    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
+    assert map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})["status"] == "RUNNING"
+    executions.stop_execution(ctx, {"executionArn": arn})
+    run = map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})
+    assert run["status"] == "ABORTED" and "stopDate" in run
+    assert run["itemCounts"]["aborted"] == 3 and run["itemCounts"]["running"] == 0
+    listed = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"]
+    assert "stopDate" in listed[0]
