@@ -152,6 +152,7 @@ class Interpreter:
     # (AWS records only ExecutionAborted, no *StateAborted or MapIterationAborted).
     aborting: bool = False
     _root_scope: Scope | None = None
+    _resuming: str | None = None
     # The main line's current state: its name, input and scope (set on entry).
     _main_at: tuple[str, Any, Scope] | None = None
 
@@ -240,6 +241,10 @@ class Interpreter:
         self.status, self.error, self.cause = "RUNNING", None, None
         self.emit(fiber, "ExecutionRedriven", {"redriveCount": self.redrive_count})
         resume_at, self.resume_at = self.resume_at, None
+        # Only the state the redrive resumes may reuse results, once (a Retry after that, or
+        # a later visit, runs everything again).
+        self._resuming = resume_at[0]
+        self.redrive_memo = {k: v for k, v in self.redrive_memo.items() if k == resume_at[0]}
         scope.variables = dict(resume_at[2])
         return resume_at
 
@@ -276,6 +281,20 @@ class Interpreter:
             lambda f: self._aborted(f, scope, details, redriven), None, len(self.events)
         )
         self.scheduler.run()
+
+    def keep_for_redrive(self, call: StateCall, results: dict[int, Any]) -> None:
+        """Keep the results of a failing (or aborted) Map's iterations or Parallel's branches
+        that succeeded, for a redrive. Only the main line's state keeps them: the memo is
+        keyed by state name, and a state nested in a Map runs once per iteration."""
+        if call.scope is self._root_scope:
+            self.redrive_memo[call.name] = results
+
+    def kept_for_redrive(self, call: StateCall) -> dict[int, Any]:
+        """The results kept for the state a redrive resumes, on its first attempt only."""
+        if not self.redriving or self._resuming != call.name or call.scope is not self._root_scope:
+            return {}
+        self._resuming = None
+        return self.redrive_memo.pop(call.name, {})
 
     def keeps_on_abort(self, call: StateCall) -> bool:
         """Whether a Map or Parallel cancelled by an abort keeps the results of its finished

@@ -627,3 +627,50 @@ def test_redrive_after_a_failed_iteration_reruns_the_iterations_it_cancelled(ctx
     loops.run_until_idle()
     described = describe(ctx, arn)
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == [9, 18]
+
+
+def test_a_retry_after_a_redrive_runs_every_iteration_again(ctx: Any) -> None:
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
+    sm = create(
+        ctx,
+        "retried",
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "StartAt": "Do",
+                        "States": {"Do": {"Type": "Task", "Resource": activity, "End": True}},
+                    },
+                    "Retry": [{"ErrorEquals": ["Flaky"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+                    "End": True,
+                }
+            },
+        },
+    )
+    arn = start(ctx, sm, [1, 2, 3])
+    loops = EngineLoops(ctx)
+
+    def attempt(expected: list[int]) -> None:
+        loops.run_until_idle()
+        claimed = [tasks.claim_activity_task(ctx, activity, "w") for _ in range(4)]
+        by_item = {json.loads(t["input"]): t["taskToken"] for t in claimed if t}
+        assert sorted(by_item) == expected
+        # Successes first: a failure cancels the iterations still running.
+        for item, token in sorted(by_item.items(), key=lambda pair: pair[0] == 2):
+            if item == 2:
+                tasks.send_task_failure(ctx, {"taskToken": token, "error": "Flaky"})
+            else:
+                tasks.send_task_success(ctx, {"taskToken": token, "output": str(item)})
+        loops.run_until_idle()
+        ctx.clock.advance(2)  # past the Retry interval
+
+    attempt([1, 2, 3])
+    attempt([1, 2, 3])  # the retry runs the whole Map again
+    assert describe(ctx, arn)["status"] == "FAILED"
+    redrive(ctx, arn)
+    attempt([2])  # the redrive reruns only the failed iteration...
+    attempt([1, 2, 3])  # ...but a Retry after it runs the whole Map again, as any retry does
+    assert describe(ctx, arn)["status"] == "FAILED"
+    assert_replays(ctx, arn)

@@ -114,7 +114,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     # Results of the iterations that returned (a cancelled one ends without an error too).
     succeeded: dict[int, Any] = {}
     # On a redrive, iterations that succeeded before keep their results and do not run again.
-    done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
+    done_before = interp.kept_for_redrive(call)
     pending = [i for i in range(len(items)) if i not in done_before]
     failures = 0
     # A Map Run hears UpdateMapRun while it runs: new limits arrive as the answer to a
@@ -144,7 +144,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         except GeneratorExit:
             # Stopped (StopExecution): a redrive reruns only what had not finished.
             if interp.keeps_on_abort(call):
-                interp.redrive_memo[call.name] = {**done_before, **succeeded}
+                interp.keep_for_redrive(call, {**done_before, **succeeded})
             raise
         if listener is not None and listener.done and map_run is not None:
             update = listener.result or {}
@@ -164,7 +164,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             interp.cancel(other)
         if listener is not None:
             interp.cancel(listener)
-        interp.redrive_memo[call.name] = {**done_before, **succeeded}
+        interp.keep_for_redrive(call, {**done_before, **succeeded})
         # The failure that crossed the threshold, or the first one when UpdateMapRun lowered it.
         failed = [f for f in finished if f.failed] or [f for f in fibers.values() if f.failed]
         assert failed[0].error is not None

@@ -42,7 +42,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     interp.emit(call.fiber, "ParallelStateStarted", None)
     language = state.get("QueryLanguage", call.scope.query_language)
     # On a redrive, branches that succeeded before keep their results and do not run again.
-    done_before = interp.redrive_memo.pop(call.name, {}) if interp.redriving else {}
+    done_before = interp.kept_for_redrive(call)
     branches: dict[int, Fiber] = {}
     succeeded: dict[int, Any] = {}
     for index, branch in enumerate(state["Branches"]):
@@ -56,13 +56,13 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     except GeneratorExit:
         # The execution is aborted: a redrive reruns only the branches that had not ended.
         if interp.keeps_on_abort(call):
-            interp.redrive_memo[call.name] = {**done_before, **succeeded}
+            interp.keep_for_redrive(call, {**done_before, **succeeded})
         raise
     failed = next((f for f in branches.values() if f.failed), None)
     if failed is not None:
         for other in branches.values():
             interp.cancel(other)
-        interp.redrive_memo[call.name] = {**done_before, **succeeded}
+        interp.keep_for_redrive(call, {**done_before, **succeeded})
         assert failed.error is not None
         raise failed.error
     # The recorded AWS histories hold no ParallelStateSucceeded event: the exit follows the
