@@ -425,6 +425,9 @@ class Interpreter:
                 # the machine timed out); an abort records nothing (``emit``).
                 if state["Type"] in _ABORTABLE:
                     self.emit(fiber, f"{state['Type']}StateAborted", None)
+                if main_line and not self.aborting:
+                    # The machine's TimeoutSeconds passed: a redrive resumes this state.
+                    self.resume_at = (name, value, dict(scope.variables))
                 raise
             self.check_size(outcome.output, call)
             if outcome.exited:

@@ -103,6 +103,26 @@ def test_machine_timeout(ctx: Any) -> None:
     described = executions.describe_execution(ctx, {"executionArn": arn})
     assert described["status"] == "TIMED_OUT" and described["error"] == "States.Timeout"
     assert history(ctx, arn)[-2:] == ["WaitStateAborted", "ExecutionTimedOut"]
+    assert described["redriveStatus"] == "REDRIVABLE"
+    # A redrive resumes the state the timeout cut short, with a new TimeoutSeconds window.
+    redrive(ctx, arn)
+    loops.run_until_idle()
+    assert describe(ctx, arn)["status"] == "RUNNING"
+    ctx.clock.advance(4)
+    loops.run_until_idle()
+    assert describe(ctx, arn)["status"] == "RUNNING"
+    ctx.clock.advance(2)
+    loops.run_until_idle()
+    assert describe(ctx, arn)["status"] == "TIMED_OUT"
+    types = history(ctx, arn)
+    after = types[types.index("ExecutionRedriven") :]
+    assert after == [
+        "ExecutionRedriven",
+        "WaitStateEntered",
+        "WaitStateAborted",
+        "ExecutionTimedOut",
+    ]
+    assert_replays(ctx, arn)
 
 
 def describe(ctx: Any, arn: str) -> dict[str, Any]:
