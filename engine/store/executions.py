@@ -19,6 +19,10 @@ _RAW_INSERT_EVENTS = {
     # Named parameters in each driver's own style (sqlite3: ":name", psycopg: "%(name)s").
     for dialect, marker in (("sqlite", ":{}"), ("postgresql", "%({})s"))
 }
+# PostgreSQL takes many rows fastest through COPY: one stream instead of a pipelined INSERT
+# per row, whose per-row round through the driver was a fifth of the server under chain.
+_COPY_EVENTS = f"COPY history_events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
+_COPY_FROM_ROWS = 8
 _GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
 _GET_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
 # INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement, and
@@ -119,8 +123,16 @@ class ExecutionRepository:
         The driver gets the rows as they are: the columns are plain numbers and text, and
         SQLAlchemy's per-row parameter processing was most of the cost of a large Map's
         commit (bench/PROFILES.md)."""
-        if rows:
-            self.conn.exec_driver_sql(_RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
+        if not rows:
+            return
+        if self.conn.dialect.name == "postgresql" and len(rows) >= _COPY_FROM_ROWS:
+            driver = self.conn.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
+                for row in rows:
+                    copy.write_row([row[column] for column in _EVENT_COLUMNS])
+            return
+        self.conn.exec_driver_sql(_RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
 
     def events(
         self,
