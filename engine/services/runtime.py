@@ -69,13 +69,13 @@ def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     cache = _cache(ctx)
     now = ctx.clock.now()
 
-    def work(tx: Any) -> tuple[list[int], list[tuple[Any, ...]]]:
-        ids = tx.runtime.claim(owner, now, ctx.settings.lease_seconds, limit)
-        return ids, _load(ctx, tx, cache, owner, ids) if ids else []
+    def work(tx: Any) -> tuple[int, list[tuple[Any, ...]]]:
+        rows = tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, limit)
+        return len(rows), _load(ctx, tx, cache, owner, rows) if rows else []
 
-    ids, loaded = ctx.store.run(work)
+    claimed, loaded = ctx.store.run(work)
     _decide_loaded(ctx, owner, cache, loaded)
-    return len(ids)
+    return int(claimed)
 
 
 def _decide_loaded(
@@ -107,10 +107,14 @@ def _decide_loaded(
 
 
 def _load(
-    ctx: ServiceContext, tx: Any, cache: decider.DeciderCache, owner: str, ids: list[int]
+    ctx: ServiceContext,
+    tx: Any,
+    cache: decider.DeciderCache,
+    owner: str,
+    rows: list[dict[str, Any]],
 ) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
-    for row in tx.executions.get_many(ids):
+    for row in rows:
         if row["status"] != "RUNNING" or row["lease_owner"] != owner:
             continue
         execution_id = row["id"]

@@ -10,7 +10,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.store.tables import executions, history_events
 
 # Built once: constructing statements costs more than running them on the decider's hot path.
-_GET_MANY = select(executions).where(executions.c.id.in_(bindparam("ids", expanding=True)))
 
 _EVENT_COLUMNS = [c.name for c in history_events.columns]
 _RAW_INSERT_EVENTS = {
@@ -63,11 +62,6 @@ class ExecutionRepository:
         """An execution by ARN."""
         row = self.conn.execute(_GET_BY_ARN, {"arn": arn}).mappings().first()
         return dict(row) if row else None
-
-    def get_many(self, ids: list[int]) -> list[dict[str, Any]]:
-        """Executions by id (one query)."""
-        rows = self.conn.execute(_GET_MANY, {"ids": ids}).mappings()
-        return [dict(r) for r in rows]
 
     def get_by_id(self, execution_id: int) -> dict[str, Any] | None:
         """An execution by its id."""
