@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -93,10 +94,16 @@ CROSS_NODE_RECHECK_SECONDS = 1.0
 
 
 async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
-    """GetActivityTask: wait (without polling the database in a loop) until a task is there."""
+    """GetActivityTask: wait (without polling the database in a loop) until a task is there.
+
+    A poller that found nothing waits among the handoffs: a decision of this process that
+    schedules a task of the activity gives it the task directly (engine.services.handoffs);
+    a notification (a task given back, or one scheduled without a waiting poller) sends it to
+    the database again."""
     arn = body.get("activityArn")
     worker = body.get("workerName") or ""
     signals = tasks.signals(ctx)
+    handoffs = tasks.handoffs(ctx)
     deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
     with signals.listening([f"activity:{arn}"]) as woken:
         while True:
@@ -106,7 +113,24 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return {}
-            await signals.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+            waiter = handoffs.wait(str(arn), worker)
+            notified = asyncio.ensure_future(woken.wait())
+            try:
+                await asyncio.wait(
+                    [notified, waiter.future],
+                    timeout=min(remaining, CROSS_NODE_RECHECK_SECONDS),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                notified.cancel()
+                woken.clear()
+                # Whether a decision took this poller meanwhile (then its task is on its way;
+                # a client gone by now loses it as it would lose a task it had claimed).
+                taken = not handoffs.leave(str(arn), waiter)
+            if taken:
+                handed = await waiter.future
+                if handed is not None:
+                    return handed
 
 
 # Express executions run for at most five minutes (AWS quota).

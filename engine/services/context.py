@@ -44,6 +44,7 @@ class ServiceContext:
     timer_waker: Waker = field(default_factory=Waker)
     decider_cache: Any = None
     task_signals: Any = None
+    handoffs: Any = None  # engine.services.handoffs.Handoffs, made on first use
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     # State machine rows StartExecution has read lately: arn -> (monotonic time, row).

@@ -59,6 +59,8 @@ class _Pending:
     now: float
     # The live interpreter ran past what was recorded (a follow-on decision failed).
     stale: bool = False
+    # Pollers of this process waiting for activity tasks (tasks.dispatch hands tasks to them).
+    handoffs: Any = None
 
 
 def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
@@ -174,7 +176,7 @@ def _compute(
     decision = decider.decide(
         live, row["event_count"], resolutions, row["request_seq"], ctx.clock.now
     )
-    return _Pending(row, live, decision, now)
+    return _Pending(row, live, decision, now, handoffs=tasks.handoffs(ctx))
 
 
 def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] | None]:
@@ -255,7 +257,9 @@ def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
         values = _row_values(item)
         if not tx.runtime.follow_decision(row["id"], count, values, step.applied):
             raise RuntimeError(f"execution {row['id']} changed under its own decision")
-        step_keys = _apply(tx, _Pending(row, live, step, item.now), values, events)
+        step_keys = _apply(
+            tx, _Pending(row, live, step, item.now, handoffs=item.handoffs), values, events
+        )
         keys += [k for k in step_keys if k != tasks.DECIDER_KEY]
     return [*keys, tasks.DECIDER_KEY]
 
@@ -313,7 +317,7 @@ def _apply(
     wake_keys: list[str] = []
     for request in decision.requests:
         if request.kind == "task":
-            key = tasks.dispatch(tx, execution_id, request, now)
+            key = tasks.dispatch(tx, execution_id, request, now, item.handoffs)
             if key is not None:
                 wake_keys.append(key)
     return wake_keys

@@ -20,6 +20,7 @@ from engine.errors import NotFound, ServiceError, ValidationError
 from engine.services import integrations
 from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
+from engine.services.handoffs import Handoffs
 from engine.services.resolutions import resolve as _resolve
 
 MAX_OUTPUT_BYTES = 262_144
@@ -99,6 +100,13 @@ class TaskSignals:
         event.clear()
 
 
+def handoffs(ctx: ServiceContext) -> Handoffs:
+    """The context's waiting activity pollers (created on first use)."""
+    if ctx.handoffs is None:
+        ctx.handoffs = Handoffs()
+    return ctx.handoffs  # type: ignore[no-any-return]
+
+
 def signals(ctx: ServiceContext) -> TaskSignals:
     """The context's TaskSignals (created on first use)."""
     if ctx.task_signals is None:
@@ -113,11 +121,14 @@ def signals(ctx: ServiceContext) -> TaskSignals:
 DECIDER_KEY = "decider"
 
 
-def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None:
+def dispatch(
+    tx: Any, execution_id: int, request: Any, now: float, handoffs: Handoffs | None = None
+) -> str | None:
     """Create the task row a Task state's request needs, or answer it at once when no one
     can serve it. Returns the key to notify once the transaction commits: a long-poll key
     when a worker can now take the task (or a queue now holds a message), ``DECIDER_KEY``
-    when the request was answered here and the execution is runnable again."""
+    when the request was answered here and the execution is runnable again. ``handoffs``:
+    pollers of this process waiting for activity tasks, given a new task directly."""
     payload = request.payload
     kind, token = payload["kind"], payload["token"]
     timeout, heartbeat = payload.get("timeout"), payload.get("heartbeat")
@@ -145,9 +156,30 @@ def dispatch(tx: Any, execution_id: int, request: Any, now: float) -> str | None
                 cause=f"The activity {payload['resource']} does not exist.",
             )
             return DECIDER_KEY
-        tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
+        waiter = handoffs.take(payload["resource"]) if handoffs is not None else None
+        if waiter is None:
+            tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
+            _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
+            return f"activity:{payload['resource']}"
+        # A worker of this process is waiting: the task is written as taken by it, and it
+        # gets the task once this commits (engine.services.handoffs).
+        tx.tasks.insert(
+            {
+                **row,
+                "kind": "activity",
+                "resource": payload["resource"],
+                "status": "STARTED",
+                "worker_name": waiter.worker,
+                "started_at": now,
+                "heartbeat_at": now + heartbeat if heartbeat else None,
+            }
+        )
         _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
-        return f"activity:{payload['resource']}"
+        _resolve(tx, execution_id, request.seq, now, status="started", worker=waiter.worker, at=now)
+        task = {"taskToken": token, "input": row["input"]}
+        tx.on_commit.append(lambda: Handoffs.deliver(waiter, task))
+        tx.on_rollback.append(lambda: Handoffs.deliver(waiter, None))
+        return DECIDER_KEY
     from engine.services import nested
 
     if nested.is_start_execution(payload) and payload.get("pattern") != "waitForTaskToken":

@@ -7,7 +7,7 @@ aggregates' repositories (``tx.state_machines``, ``tx.executions``, ``tx.runtime
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -41,6 +41,10 @@ class Tx:
         self.tasks = TaskRepository(conn)
         self.map_runs = MapRunRepository(conn)
         self.queues = QueueRepository(conn)
+        # What to do once this transaction has committed, or once it has rolled back
+        # (handing a task to a waiting poller is only true after the commit).
+        self.on_commit: list[Callable[[], None]] = []
+        self.on_rollback: list[Callable[[], None]] = []
 
 
 class Store:
@@ -64,11 +68,20 @@ class Store:
         meeting in SQLite's busy handler, whose sleep-and-retry loop costs milliseconds per
         collision; other processes still meet the busy timeout.
         """
-        with self._local_writer, self.engine.begin() as conn:
-            try:
-                yield Tx(conn)
-            except IntegrityError as exc:
-                raise Conflict(str(exc.orig)) from exc
+        tx: Tx | None = None
+        try:
+            with self._local_writer, self.engine.begin() as conn:
+                tx = Tx(conn)
+                try:
+                    yield tx
+                except IntegrityError as exc:
+                    raise Conflict(str(exc.orig)) from exc
+        except BaseException:
+            for hook in tx.on_rollback if tx is not None else ():
+                hook()
+            raise
+        for hook in tx.on_commit:
+            hook()
 
     def run(self, work: Any) -> Any:
         """Run ``work(tx)`` in a transaction, retrying briefly when the database is busy."""

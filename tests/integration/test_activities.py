@@ -288,3 +288,43 @@ def test_a_timed_out_activity_fails_the_execution_without_a_cause(ctx: Any) -> N
     assert [e["type"] for e in events][-2:] == ["ActivityTimedOut", "ExecutionFailed"]
     assert events[-2]["activityTimedOutEventDetails"] == {"error": "States.Timeout"}
     assert events[-1]["executionFailedEventDetails"] == {"error": "States.Timeout"}
+
+
+def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any) -> None:
+    from engine.services import tasks
+
+    activity = sfn.create_activity(name="handed")["activityArn"]
+    sm = machine(sfn, "handed", {"Type": "Task", "Resource": activity, "End": True})
+    got: list[dict[str, Any]] = []
+
+    def poll(worker: str) -> None:
+        got.append(sfn.get_activity_task(activityArn=activity, workerName=worker))
+
+    pollers = [threading.Thread(target=poll, args=(f"w{i}",)) for i in range(2)]
+    for poller in pollers:
+        poller.start()
+    deadline = time.time() + 10
+    while tasks.handoffs(ctx).waiting(activity) < 2:
+        assert time.time() < deadline, "the pollers never started waiting"
+        time.sleep(0.01)
+    arns = [
+        sfn.start_execution(stateMachineArn=sm, input=json.dumps({"n": n}))["executionArn"]
+        for n in range(2)
+    ]
+    for poller in pollers:
+        poller.join(30)
+    # Each waiting poller got one of the tasks, and the decision that scheduled a task also
+    # recorded who took it: the history says so before any answer.
+    assert sorted(json.loads(task["input"])["n"] for task in got) == [0, 1]
+    assert tasks.handoffs(ctx).waiting(activity) == 0
+    workers = set()
+    for arn in arns:
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        assert [e["type"] for e in events][-2:] == ["ActivityScheduled", "ActivityStarted"]
+        workers.add(events[-1]["activityStartedEventDetails"]["workerName"])
+    assert workers == {"w0", "w1"}
+    for task in got:
+        sfn.send_task_success(taskToken=task["taskToken"], output=task["input"])
+    for n, arn in enumerate(arns):
+        described = finish(sfn, arn)
+        assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"n": n}
