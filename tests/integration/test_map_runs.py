@@ -117,20 +117,29 @@ def _claim_all(ctx: Any, activity: str) -> list[dict[str, Any]]:
     return claimed
 
 
-def test_update_map_run_raises_the_concurrency_of_a_running_map(ctx: Any) -> None:
-    from engine.services import activities, executions, map_runs, tasks
+def _running_fan(ctx: Any, items: list[int], **limits: Any) -> tuple[str, str, Any, str]:
+    """A Distributed Map over ``items`` whose iterations wait on an activity, started and
+    decided: (activity ARN, execution ARN, engine loops, Map Run ARN)."""
+    from engine.services import activities, executions, map_runs
     from workers.engine import EngineLoops
 
     activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
-    sm = _activity_fan(ctx, activity, MaxConcurrency=1)
-    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3, 4, 5]"})[
+    sm = _activity_fan(ctx, activity, **limits)
+    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": json.dumps(items)})[
         "executionArn"
     ]
     loops = EngineLoops(ctx)
     loops.run_until_idle()
+    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
+    return activity, arn, loops, run_arn
+
+
+def test_update_map_run_raises_the_concurrency_of_a_running_map(ctx: Any) -> None:
+    from engine.services import executions, map_runs, tasks
+
+    activity, arn, loops, run_arn = _running_fan(ctx, [1, 2, 3, 4, 5], MaxConcurrency=1)
     first = _claim_all(ctx, activity)
     assert len(first) == 1  # MaxConcurrency 1: one iteration at a time
-    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
     map_runs.update_map_run(ctx, {"mapRunArn": run_arn, "maxConcurrency": 3})
     loops.run_until_idle()
     # The update reaches the running map: two more iterations start beside the first.
@@ -150,24 +159,15 @@ def test_update_map_run_raises_the_concurrency_of_a_running_map(ctx: Any) -> Non
     described = executions.describe_execution(ctx, {"executionArn": arn})
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == [1, 2, 3, 4, 5]
-    # The rebuilt execution (replaying the recorded answers) agrees with what ran.
     assert map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})["status"] == "SUCCEEDED"
 
 
 def test_update_map_run_tolerates_more_failures_of_a_running_map(ctx: Any) -> None:
-    from engine.services import activities, executions, map_runs, runtime, tasks
-    from workers.engine import EngineLoops
+    from engine.services import executions, map_runs, runtime, tasks
 
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
-    sm = _activity_fan(ctx, activity, MaxConcurrency=4)
-    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3, 4]"})[
-        "executionArn"
-    ]
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
+    activity, arn, loops, run_arn = _running_fan(ctx, [1, 2, 3, 4], MaxConcurrency=4)
     claimed = _claim_all(ctx, activity)
     assert len(claimed) == 4
-    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
     # Without the update the first failure would fail the run (no tolerance defined).
     map_runs.update_map_run(ctx, {"mapRunArn": run_arn, "toleratedFailureCount": 2})
     loops.run_until_idle()
@@ -212,16 +212,9 @@ def test_update_map_run_rejects_bad_limits(ctx: Any, field: str, value: Any) -> 
 
 
 def test_a_stopped_execution_aborts_its_running_map_run(ctx: Any) -> None:
-    from engine.services import activities, executions, map_runs
-    from workers.engine import EngineLoops
+    from engine.services import executions, map_runs
 
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "fan"})["activityArn"]
-    sm = _activity_fan(ctx, activity, MaxConcurrency=1)
-    arn = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[1, 2, 3]"})[
-        "executionArn"
-    ]
-    EngineLoops(ctx).run_until_idle()
-    run_arn = map_runs.list_map_runs(ctx, {"executionArn": arn})["mapRuns"][0]["mapRunArn"]
+    _, arn, _, run_arn = _running_fan(ctx, [1, 2, 3], MaxConcurrency=1)
     assert map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})["status"] == "RUNNING"
     executions.stop_execution(ctx, {"executionArn": arn})
     run = map_runs.describe_map_run(ctx, {"mapRunArn": run_arn})

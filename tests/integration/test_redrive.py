@@ -178,14 +178,25 @@ def one_task(activity: str) -> dict[str, Any]:
     }
 
 
-def test_redrive_an_execution_stopped_during_an_activity_task(ctx: Any) -> None:
+def one_task_running(ctx: Any, name: str) -> tuple[str, str, EngineLoops]:
+    """An execution of ``one_task`` decided up to its activity task: (activity, execution
+    ARN, engine loops)."""
     activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    sm = create(ctx, "stopped", one_task(activity))
-    arn = start(ctx, sm)
+    arn = start(ctx, create(ctx, name, one_task(activity)))
     loops = EngineLoops(ctx)
     loops.run_until_idle()
-    first = tasks.claim_activity_task(ctx, activity, "w")
-    assert first is not None
+    return activity, arn, loops
+
+
+def claim(ctx: Any, activity: str) -> dict[str, Any]:
+    task = tasks.claim_activity_task(ctx, activity, "w")
+    assert task is not None
+    return task
+
+
+def test_redrive_an_execution_stopped_during_an_activity_task(ctx: Any) -> None:
+    activity, arn, loops = one_task_running(ctx, "stopped")
+    first = claim(ctx, activity)
     loops.run_until_idle()
     ctx.clock.advance(5)
     stop(ctx, arn, error="Halt", cause="by test")
@@ -448,13 +459,8 @@ def test_redrive_an_execution_stopped_before_its_first_decision(ctx: Any) -> Non
 
 
 def test_an_answer_no_decision_applied_is_dropped_by_the_stop(ctx: Any) -> None:
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    sm = create(ctx, "raced", one_task(activity))
-    arn = start(ctx, sm)
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
-    task = tasks.claim_activity_task(ctx, activity, "w")
-    assert task is not None
+    activity, arn, loops = one_task_running(ctx, "raced")
+    task = claim(ctx, activity)
     tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": '"early"'})
     stop(ctx, arn)  # before any decision applied the answer: the stop wins
     loops.run_until_idle()
@@ -472,13 +478,8 @@ def test_an_answer_no_decision_applied_is_dropped_by_the_stop(ctx: Any) -> None:
 
 
 def test_stop_right_after_a_redrive_then_redrive_again(ctx: Any) -> None:
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    sm = create(ctx, "twice", one_task(activity))
-    arn = start(ctx, sm)
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
-    task = tasks.claim_activity_task(ctx, activity, "w")
-    assert task is not None
+    activity, arn, loops = one_task_running(ctx, "twice")
+    task = claim(ctx, activity)
     tasks.send_task_failure(ctx, {"taskToken": task["taskToken"], "error": "Flaky"})
     loops.run_until_idle()
     assert describe(ctx, arn)["status"] == "FAILED"
@@ -514,11 +515,7 @@ def test_an_abort_recorded_without_its_resolution_is_not_redrivable(ctx: Any) ->
     from engine.store.tables import executions as execution_rows
     from engine.store.tables import resolutions
 
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    sm = create(ctx, "legacy", one_task(activity))
-    arn = start(ctx, sm)
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
+    _, arn, loops = one_task_running(ctx, "legacy")
     stop(ctx, arn)
     row = ctx.store.run(lambda tx: tx.executions.get(arn))
 
@@ -567,6 +564,14 @@ def test_running_and_express_executions_are_not_redrivable(ctx: Any) -> None:
     assert "EXPRESS" in not_redrivable(ctx, fast)
 
 
+def claim_by_item(ctx: Any, activity: str) -> dict[Any, dict[str, Any]]:
+    """Every task of the activity there is now, by its input (the Map item)."""
+    claimed = {}
+    while (task := tasks.claim_activity_task(ctx, activity, "w")) is not None:
+        claimed[json.loads(task["input"])] = task
+    return claimed
+
+
 def _each(ctx: Any, activity: str, name: str) -> str:
     return create(
         ctx,
@@ -587,29 +592,28 @@ def _each(ctx: Any, activity: str, name: str) -> str:
     )
 
 
+def each_running(ctx: Any, name: str, items: list[int]) -> tuple[str, str, EngineLoops]:
+    """A Map over ``items`` of activity tasks, decided until they wait: (activity, execution
+    ARN, engine loops)."""
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
+    arn = start(ctx, _each(ctx, activity, name), items)
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    return activity, arn, loops
+
+
 def test_redrive_after_a_stop_during_a_map_reruns_only_the_unfinished_iterations(
     ctx: Any,
 ) -> None:
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    arn = start(ctx, _each(ctx, activity, "each"), [1, 2, 3])
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
-    claimed = {
-        json.loads(t["input"]): t
-        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(3)]
-        if t
-    }
+    activity, arn, loops = each_running(ctx, "each", [1, 2, 3])
+    claimed = claim_by_item(ctx, activity)
     tasks.send_task_success(ctx, {"taskToken": claimed[2]["taskToken"], "output": "20"})
     loops.run_until_idle()
     stop(ctx, arn)
     assert_replays(ctx, arn)
     redrive(ctx, arn)
     loops.run_until_idle()
-    again = {
-        json.loads(t["input"]): t
-        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(3)]
-        if t
-    }
+    again = claim_by_item(ctx, activity)
     assert sorted(again) == [1, 3]  # the finished iteration keeps its result
     for item, task in again.items():
         tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": str(item * 10)})
@@ -621,26 +625,15 @@ def test_redrive_after_a_stop_during_a_map_reruns_only_the_unfinished_iterations
 
 
 def test_redrive_after_a_failed_iteration_reruns_the_iterations_it_cancelled(ctx: Any) -> None:
-    activity = activities.create_activity(ctx, "us-east-1", {"name": "work"})["activityArn"]
-    arn = start(ctx, _each(ctx, activity, "cancelled"), [1, 2])
-    loops = EngineLoops(ctx)
-    loops.run_until_idle()
-    claimed = {
-        json.loads(t["input"]): t
-        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
-        if t
-    }
+    activity, arn, loops = each_running(ctx, "cancelled", [1, 2])
+    claimed = claim_by_item(ctx, activity)
     tasks.send_task_failure(ctx, {"taskToken": claimed[2]["taskToken"], "error": "Flaky"})
     loops.run_until_idle()
     assert describe(ctx, arn)["status"] == "FAILED"
     redrive(ctx, arn)
     loops.run_until_idle()
     # Item 1 was still running when item 2 failed: it was cancelled, not done, so it runs again.
-    again = {
-        json.loads(t["input"]): t
-        for t in [tasks.claim_activity_task(ctx, activity, "w") for _ in range(2)]
-        if t
-    }
+    again = claim_by_item(ctx, activity)
     assert sorted(again) == [1, 2]
     for item, task in again.items():
         tasks.send_task_success(ctx, {"taskToken": task["taskToken"], "output": str(item * 9)})
