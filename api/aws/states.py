@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -105,7 +104,8 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
     signals = tasks.signals(ctx)
     handoffs = tasks.handoffs(ctx)
     deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
-    with signals.listening([f"activity:{arn}"]) as woken:
+    key = f"activity:{arn}"
+    with signals.listening([key]) as woken:
         while True:
             task = await run_in_threadpool(tasks.claim_activity_task, ctx, arn, worker)
             if task is not None:
@@ -113,24 +113,11 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return {}
-            waiter = handoffs.wait(str(arn), worker)
-            notified = asyncio.ensure_future(woken.wait())
-            try:
-                await asyncio.wait(
-                    [notified, waiter.future],
-                    timeout=min(remaining, CROSS_NODE_RECHECK_SECONDS),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                notified.cancel()
-                woken.clear()
-                # Whether a decision took this poller meanwhile (then its task is on its way;
-                # a client gone by now loses it as it would lose a task it had claimed).
-                taken = not handoffs.leave(str(arn), waiter)
-            if taken:
-                handed = await waiter.future
-                if handed is not None:
-                    return handed
+            handed = await handoffs.next_task(
+                [key], worker, woken, min(remaining, CROSS_NODE_RECHECK_SECONDS)
+            )
+            if handed is not None:
+                return {"taskToken": handed["taskToken"], "input": handed["input"]}
 
 
 # Express executions run for at most five minutes (AWS quota).

@@ -84,7 +84,11 @@ def router(ctx: ServiceContext) -> APIRouter:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not keys:
                         return Response(status_code=204)
-                    await signals.until(woken, min(remaining, CROSS_NODE_RECHECK_SECONDS))
+                    handed = await tasks.handoffs(ctx).next_task(
+                        keys, worker, woken, min(remaining, CROSS_NODE_RECHECK_SECONDS)
+                    )
+                    if handed is not None:
+                        return Response(orjson.dumps(handed), media_type="application/json")
         except ServiceError as err:
             return error_response(err)
         except (TypeError, ValueError) as err:

@@ -20,7 +20,7 @@ from engine.errors import NotFound, ServiceError, ValidationError
 from engine.services import integrations
 from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
-from engine.services.handoffs import Handoffs
+from engine.services.handoffs import Handoffs, Waiter
 from engine.services.resolutions import resolve as _resolve
 
 MAX_OUTPUT_BYTES = 262_144
@@ -156,29 +156,14 @@ def dispatch(
                 cause=f"The activity {payload['resource']} does not exist.",
             )
             return DECIDER_KEY
-        waiter = handoffs.take(payload["resource"]) if handoffs is not None else None
+        key = f"activity:{payload['resource']}"
+        waiter = handoffs.take(key) if handoffs is not None else None
         if waiter is None:
             tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
             _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
-            return f"activity:{payload['resource']}"
-        # A worker of this process is waiting: the task is written as taken by it, and it
-        # gets the task once this commits (engine.services.handoffs).
-        tx.tasks.insert(
-            {
-                **row,
-                "kind": "activity",
-                "resource": payload["resource"],
-                "status": "STARTED",
-                "worker_name": waiter.worker,
-                "started_at": now,
-                "heartbeat_at": now + heartbeat if heartbeat else None,
-            }
-        )
+            return key
         _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
-        _resolve(tx, execution_id, request.seq, now, status="started", worker=waiter.worker, at=now)
-        task = {"taskToken": token, "input": row["input"]}
-        tx.on_commit.append(lambda: Handoffs.deliver(waiter, task))
-        tx.on_rollback.append(lambda: Handoffs.deliver(waiter, None))
+        _hand_over(tx, waiter, {**row, "kind": "activity", "resource": payload["resource"]}, now)
         return DECIDER_KEY
     from engine.services import nested
 
@@ -204,16 +189,20 @@ def dispatch(
                 f"Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             )
             return DECIDER_KEY
-        tx.tasks.insert(
-            {
-                **row,
-                "kind": mode,
-                "resource": name,
-                "target": payload["resource"],
-                "input": codec.dumps(task_input),
-            }
-        )
-        return f"function:{name}"
+        task = {
+            **row,
+            "kind": mode,
+            "resource": name,
+            "target": payload["resource"],
+            "input": codec.dumps(task_input),
+        }
+        key = f"function:{name}"
+        waiter = handoffs.take(key) if handoffs is not None else None
+        if waiter is None:
+            tx.tasks.insert(task)
+            return key
+        _hand_over(tx, waiter, task, now)
+        return DECIDER_KEY
     if payload["kind"] == "service":
         served = _call_integration(tx, execution_id, request, row, now)
         if served:
@@ -242,6 +231,38 @@ def dispatch(
         cause=f"Stepwell does not serve the resource '{payload['resource']}' yet.",
     )
     return DECIDER_KEY
+
+
+def _hand_over(tx: Any, waiter: Waiter, task: dict[str, Any], now: float) -> None:
+    """Write ``task`` as taken by a waiting poller of this process and record that it started;
+    the poller gets it once the transaction commits (engine.services.handoffs)."""
+    heartbeat = task.get("heartbeat_seconds")
+    tx.tasks.insert(
+        {
+            **task,
+            "status": "STARTED",
+            "worker_name": waiter.worker,
+            "started_at": now,
+            "heartbeat_at": now + heartbeat if heartbeat else None,
+        }
+    )
+    _resolve(
+        tx,
+        task["execution_id"],
+        task["request_seq"],
+        now,
+        status="started",
+        worker=waiter.worker,
+        at=now,
+    )
+    handed = {
+        "taskToken": task["token"],
+        "input": task["input"],
+        "kind": "activity" if task["kind"] == "activity" else "function",
+        "resource": task["resource"],
+    }
+    tx.on_commit.append(lambda: Handoffs.deliver(waiter, handed))
+    tx.on_rollback.append(lambda: Handoffs.deliver(waiter, None))
 
 
 def _call_integration(

@@ -304,7 +304,7 @@ def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any)
     for poller in pollers:
         poller.start()
     deadline = time.time() + 10
-    while tasks.handoffs(ctx).waiting(activity) < 2:
+    while tasks.handoffs(ctx).waiting(f"activity:{activity}") < 2:
         assert time.time() < deadline, "the pollers never started waiting"
         time.sleep(0.01)
     arns = [
@@ -316,7 +316,7 @@ def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any)
     # Each waiting poller got one of the tasks, and the decision that scheduled a task also
     # recorded who took it: the history says so before any answer.
     assert sorted(json.loads(task["input"])["n"] for task in got) == [0, 1]
-    assert tasks.handoffs(ctx).waiting(activity) == 0
+    assert tasks.handoffs(ctx).waiting(f"activity:{activity}") == 0
     workers = set()
     for arn in arns:
         events = sfn.get_execution_history(executionArn=arn)["events"]

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.server import free_port
@@ -477,3 +478,34 @@ def test_results_the_server_cannot_take(sfn: Any, endpoint: str, workers: list[W
     described = run(sfn, odd)
     assert (described["status"], described["error"]) == ("FAILED", "Runtime.MarshalError")
     assert json.loads(described["cause"])["errorMessage"].startswith("Unable to marshal response")
+
+
+def test_a_waiting_rest_poll_is_handed_a_function_task(ctx: Any, sfn: Any, endpoint: str) -> None:
+    from engine.services import tasks
+
+    got: list[httpx.Response] = []
+    body = {"workerName": "rest", "functions": ["double"], "waitSeconds": 20}
+    with httpx.Client(base_url=endpoint, timeout=30) as http:
+        http.post("/v1/tasks/poll", json={**body, "waitSeconds": 0})  # announces the function
+        poller = threading.Thread(target=lambda: got.append(http.post("/v1/tasks/poll", json=body)))
+        poller.start()
+        deadline = time.time() + 10
+        while tasks.handoffs(ctx).waiting("function:double") < 1:
+            assert time.time() < deadline, "the poll never started waiting"
+            time.sleep(0.01)
+        sm = machine(
+            sfn, "handed", {"Work": {"Type": "Task", "Resource": f"{LAMBDA}double", "End": True}}
+        )
+        arn = sfn.start_execution(stateMachineArn=sm, input='{"n": 21}')["executionArn"]
+        poller.join(30)
+        task = got[0].json()
+        assert task["kind"] == "function" and task["resource"] == "double"
+        assert json.loads(task["input"]) == {"n": 21}
+        answered = http.post(
+            "/v1/tasks/complete", json={"taskToken": task["taskToken"], "payload": '{"n": 42}'}
+        )
+        assert answered.status_code == 204, answered.text
+    described = finish(sfn, arn)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"n": 42}
+    types = [e["type"] for e in events(sfn, arn)]
+    assert types[types.index("LambdaFunctionScheduled") + 1] == "LambdaFunctionStarted"
