@@ -10,6 +10,7 @@ hot path resumes them without replay; replay happens after a restart or a node c
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,26 +130,36 @@ def verify_replay(live: LiveExecution, recorded: list[HistoryEvent]) -> None:
 
 @dataclass
 class DeciderCache:
-    """Live executions kept in memory between decisions, least recently used evicted."""
+    """Live executions kept in memory between decisions, least recently used evicted. The
+    decider thread and threads deciding an answer at once share it (one lock)."""
 
     capacity: int = 2000
     entries: OrderedDict[int, tuple[int, LiveExecution]] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, execution_id: int, event_count: int) -> LiveExecution | None:
         """The live execution if it is exactly at ``event_count`` events."""
-        entry = self.entries.get(execution_id)
-        if entry is None or entry[0] != event_count:
-            return None
-        self.entries.move_to_end(execution_id)
-        return entry[1]
+        with self.lock:
+            entry = self.entries.get(execution_id)
+            if entry is None or entry[0] != event_count:
+                return None
+            self.entries.move_to_end(execution_id)
+            return entry[1]
+
+    def holds(self, execution_id: int) -> bool:
+        """Whether some live state of the execution is kept."""
+        with self.lock:
+            return execution_id in self.entries
 
     def put(self, execution_id: int, event_count: int, live: LiveExecution) -> None:
         """Remember a live execution at ``event_count`` events."""
-        self.entries[execution_id] = (event_count, live)
-        self.entries.move_to_end(execution_id)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        with self.lock:
+            self.entries[execution_id] = (event_count, live)
+            self.entries.move_to_end(execution_id)
+            while len(self.entries) > self.capacity:
+                self.entries.popitem(last=False)
 
     def drop(self, execution_id: int) -> None:
         """Forget an execution (it ended, or a decision was void)."""
-        self.entries.pop(execution_id, None)
+        with self.lock:
+            self.entries.pop(execution_id, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,10 @@ class ServiceContext:
     decider_cache: Any = None
     task_signals: Any = None
     handoffs: Any = None  # engine.services.handoffs.Handoffs, made on first use
+    # What follows an answer to an execution's task (SendTaskSuccess and the like): with the
+    # engine loops running in this process, decide that execution at once in the answering
+    # thread (EngineLoops.start sets it); otherwise wake the decider.
+    decide_now: Callable[[int], None] | None = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     # State machine rows StartExecution has read lately: arn -> (monotonic time, row).

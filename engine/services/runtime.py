@@ -80,6 +80,37 @@ def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     return int(claimed)
 
 
+def decide_now(ctx: ServiceContext, owner: str, execution_id: int) -> None:
+    """Decide one execution that just got an answer, in the calling thread and in one
+    transaction (lease, load, decide, record) instead of waking the decider for a round of
+    two. If it is leased elsewhere, not in this node's memory (rebuilding it belongs to the
+    decider, not to the answering request), or anything fails, the decider takes it."""
+    cache = _cache(ctx)
+    if not cache.holds(execution_id):
+        ctx.waker.wake()
+        return
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> tuple[list[_Pending], list[list[str] | None]] | None:
+        rows = tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, 1, execution_id)
+        if not rows:
+            return None
+        pending = [_compute(ctx, *loaded) for loaded in _load(ctx, tx, cache, owner, rows)]
+        return pending, _commit_all(tx, owner, pending)
+
+    try:
+        decided = ctx.store.run(work)
+    except Exception:  # the answer is stored: the decider's round decides it instead
+        log.exception("deciding execution %s at once failed", execution_id)
+        cache.drop(execution_id)
+        decided = None
+    if decided is None:
+        ctx.waker.wake()
+        return
+    for item, outcome in zip(*decided, strict=True):
+        _after_commit(ctx, cache, item, outcome)
+
+
 def _decide_loaded(
     ctx: ServiceContext, owner: str, cache: decider.DeciderCache, loaded: list[tuple[Any, ...]]
 ) -> None:

@@ -436,11 +436,18 @@ def complete_function(ctx: ServiceContext, request: dict[str, Any]) -> dict[str,
             raise TaskTimedOut("Task Timed Out")
         value = _function_outcome(tx, task, request)
         _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
-        return {}
+        return task["execution_id"]
 
-    result = ctx.store.run(work)
-    ctx.waker.wake()
-    return result
+    answered(ctx, ctx.store.run(work))
+    return {}
+
+
+def answered(ctx: ServiceContext, execution_id: int) -> None:
+    """An execution got an answer (committed): decide it now or wake the decider."""
+    if ctx.decide_now is not None:
+        ctx.decide_now(execution_id)
+    else:
+        ctx.waker.wake()
 
 
 def _function_outcome(tx: Any, task: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
@@ -543,11 +550,10 @@ def _answer(ctx: ServiceContext, token: Any, **value: Any) -> dict[str, Any]:
                 tx, task["execution_id"], task["request_seq"], now, status="started", worker=""
             )
         _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
-        return {}
+        return task["execution_id"]
 
-    result = ctx.store.run(work)
-    ctx.waker.wake()
-    return result
+    answered(ctx, ctx.store.run(work))
+    return {}
 
 
 def send_task_heartbeat(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:

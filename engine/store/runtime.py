@@ -72,7 +72,7 @@ def _driver_form(conn: Connection, statement: Any, params: dict[str, Any]) -> tu
     return str(compiled), compiled.construct_params(params)
 
 
-def _claim_statement(skip_locked: bool, whole_rows: bool = False) -> Any:
+def _claim_statement(skip_locked: bool, whole_rows: bool = False, one: bool = False) -> Any:
     """The UPDATE .. RETURNING that leases the oldest runnable executions whose lease is free,
     built once for the decider's hot path (an empty claim is its most frequent statement)."""
     candidates = (
@@ -84,6 +84,8 @@ def _claim_statement(skip_locked: bool, whole_rows: bool = False) -> Any:
         .order_by(executions.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
+    if one:
+        candidates = candidates.where(executions.c.id == bindparam("only"))
     if skip_locked:
         candidates = candidates.with_for_update(skip_locked=True)
     return (
@@ -98,6 +100,8 @@ _CLAIM = _claim_statement(skip_locked=False)
 _CLAIM_PG = _claim_statement(skip_locked=True)
 _CLAIM_ROWS = _claim_statement(skip_locked=False, whole_rows=True)
 _CLAIM_ROWS_PG = _claim_statement(skip_locked=True, whole_rows=True)
+_CLAIM_ONE = _claim_statement(skip_locked=False, whole_rows=True, one=True)
+_CLAIM_ONE_PG = _claim_statement(skip_locked=True, whole_rows=True, one=True)
 
 
 class RuntimeRepository:
@@ -118,12 +122,19 @@ class RuntimeRepository:
         return sorted(row.id for row in self.conn.execute(statement, params))
 
     def claim_rows(
-        self, owner: str, now: float, lease_seconds: float, limit: int
+        self, owner: str, now: float, lease_seconds: float, limit: int, only: int | None = None
     ) -> list[dict[str, Any]]:
         """``claim``, returning the leased execution rows themselves in id order (the
-        decider reads them anyway: one statement instead of a claim and a read)."""
-        statement = _CLAIM_ROWS_PG if self.conn.dialect.name == "postgresql" else _CLAIM_ROWS
+        decider reads them anyway: one statement instead of a claim and a read); ``only``
+        claims just that execution, if it is runnable and free."""
+        pg = self.conn.dialect.name == "postgresql"
+        if only is None:
+            statement = _CLAIM_ROWS_PG if pg else _CLAIM_ROWS
+        else:
+            statement = _CLAIM_ONE_PG if pg else _CLAIM_ONE
         params = {"now": now, "owner_": owner, "expires": now + lease_seconds, "limit": limit}
+        if only is not None:
+            params["only"] = only
         rows = [dict(row) for row in self.conn.execute(statement, params).mappings()]
         return sorted(rows, key=lambda row: row["id"])
 

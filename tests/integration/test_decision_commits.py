@@ -137,3 +137,55 @@ def test_tasks_answered_inside_the_commit_run_on_in_the_same_round(ctx: ServiceC
         ctx, int(ctx.store.run(lambda tx: tx.executions.get(arn))["id"])
     )
     assert [e.type for e in live.interpreter.events] == [e.type for e in recorded]
+
+
+def _waiting_on_an_activity(ctx: ServiceContext) -> tuple[str, str, Any]:
+    from functools import partial
+
+    from engine.services import activities, tasks
+    from workers.engine import EngineLoops
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "inline"})["activityArn"]
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": activity, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "inline", "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    loops = EngineLoops(ctx)
+    loops.run_until_idle()
+    # What EngineLoops.start sets: answers are decided in the thread that receives them.
+    ctx.decide_now = partial(runtime.decide_now, ctx, loops.owner)
+    task = tasks.claim_activity_task(ctx, activity, "w")
+    assert task is not None
+    return arn, task["taskToken"], loops
+
+
+def test_an_answer_is_decided_before_send_task_success_returns(ctx: ServiceContext) -> None:
+    from engine.services import tasks
+
+    arn, token, _ = _waiting_on_an_activity(ctx)
+    tasks.send_task_success(ctx, {"taskToken": token, "output": '{"done": true}'})
+    # No decider round ran: the answering call itself moved the execution on.
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"done": True}
+    types = _history(ctx, arn)
+    assert types.count("ActivityStarted") == 1 and types[-1] == "ExecutionSucceeded"
+
+
+def test_an_answer_for_an_execution_not_in_memory_goes_to_the_decider(
+    ctx: ServiceContext,
+) -> None:
+    from engine.services import tasks
+
+    arn, token, loops = _waiting_on_an_activity(ctx)
+    runtime._cache(ctx).entries.clear()  # as after a restart, or on another node
+    tasks.send_task_success(ctx, {"taskToken": token, "output": "1"})
+    assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
+    loops.run_until_idle()
+    assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "SUCCEEDED"
