@@ -253,7 +253,9 @@ def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
     for _ in range(FOLLOW_LIMIT):
         if step.status != "RUNNING" or not any(r.kind == "task" for r in step.requests):
             return keys
-        stored = tx.runtime.resolutions(row["id"], live.applied)
+        stored = tx.runtime.written_after(row["id"], live.applied)
+        if stored is None:
+            stored = tx.runtime.resolutions(row["id"], live.applied)
         if not stored:
             return keys
         merged = item.decision
@@ -332,11 +334,14 @@ def _apply(
     if decision.status != "RUNNING":
         # Only an execution that ever asked for a timer can leave one behind, and only one
         # that ever ran a task can leave tasks or children (each check is a statement).
-        kinds = {request.kind for request in item.live.interpreter.scheduler.issued}
+        issued = item.live.interpreter.scheduler.issued
+        kinds = {request.kind for request in issued}
         if "timer" in kinds:
             tx.runtime.drop_timers(execution_id)
         if "task" in kinds:
             tx.tasks.close_for_execution(execution_id)
+        if any(nested.is_start_execution(r.payload) for r in issued if r.kind == "task"):
+            # Only states:startExecution tasks start children of this execution.
             for child in tx.executions.running_children(execution_id):
                 executions.abort(tx, child, now)
         if "map_run" in kinds:  # a Distributed Map ran: end the Map Runs it left running

@@ -22,6 +22,7 @@ from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
 from engine.services.handoffs import Handoffs, Waiter
 from engine.services.resolutions import resolve as _resolve
+from engine.services.resolutions import resolve_all
 
 MAX_OUTPUT_BYTES = 262_144
 
@@ -162,8 +163,13 @@ def dispatch(
             tx.tasks.insert({**row, "kind": "activity", "resource": payload["resource"]})
             _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
             return key
-        _resolve(tx, execution_id, request.seq, now, status="scheduled", at=now)
-        _hand_over(tx, waiter, {**row, "kind": "activity", "resource": payload["resource"]}, now)
+        _hand_over(
+            tx,
+            waiter,
+            {**row, "kind": "activity", "resource": payload["resource"]},
+            now,
+            scheduled=True,
+        )
         return DECIDER_KEY
     from engine.services import nested
 
@@ -233,9 +239,12 @@ def dispatch(
     return DECIDER_KEY
 
 
-def _hand_over(tx: Any, waiter: Waiter, task: dict[str, Any], now: float) -> None:
-    """Write ``task`` as taken by a waiting poller of this process and record that it started;
-    the poller gets it once the transaction commits (engine.services.handoffs)."""
+def _hand_over(
+    tx: Any, waiter: Waiter, task: dict[str, Any], now: float, scheduled: bool = False
+) -> None:
+    """Write ``task`` as taken by a waiting poller of this process and record that it started
+    (after it was scheduled, for an activity); the poller gets it once the transaction
+    commits (engine.services.handoffs)."""
     heartbeat = task.get("heartbeat_seconds")
     tx.tasks.insert(
         {
@@ -246,15 +255,10 @@ def _hand_over(tx: Any, waiter: Waiter, task: dict[str, Any], now: float) -> Non
             "heartbeat_at": now + heartbeat if heartbeat else None,
         }
     )
-    _resolve(
-        tx,
-        task["execution_id"],
-        task["request_seq"],
-        now,
-        status="started",
-        worker=waiter.worker,
-        at=now,
-    )
+    seq = task["request_seq"]
+    started = {"status": "started", "worker": waiter.worker, "at": now}
+    answers = [(seq, {"status": "scheduled", "at": now})] if scheduled else []
+    resolve_all(tx, task["execution_id"], [*answers, (seq, started)], now)
     handed = {
         "taskToken": task["token"],
         "input": task["input"],

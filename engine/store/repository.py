@@ -94,10 +94,18 @@ class Store:
     def read(self, work: Any) -> Any:
         """Run ``work(tx)`` that only reads. On SQLite it neither waits for this process's
         writer lock nor takes SQLite's: a deferred transaction reads a consistent snapshot
-        beside the writer (WAL), so polling clients do not queue behind the decider."""
+        beside the writer (WAL), so polling clients do not queue behind the decider. On
+        PostgreSQL it reads outside a transaction."""
         if not self.is_sqlite:
-            return self.run(work)
+            return _retrying(lambda: self._autocommit_read(work))
         return _retrying(lambda: self._read_once(work))
+
+    def _autocommit_read(self, work: Any) -> Any:
+        # PostgreSQL, READ COMMITTED: each statement reads its own snapshot inside a
+        # transaction too, so reading outside one sees the same and saves the round trips
+        # of BEGIN and COMMIT (a DescribeExecution is then one query).
+        with self.engine.connect() as conn:
+            return work(Tx(conn.execution_options(isolation_level="AUTOCOMMIT")))
 
     def _read_once(self, work: Any) -> Any:
         with self.engine.connect() as conn:

@@ -109,6 +109,8 @@ class RuntimeRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Resolutions this transaction wrote, by execution (resolve_all).
+        self.written: dict[int, list[dict[str, Any]]] = {}
 
     def claim(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[int]:
         """Lease up to ``limit`` runnable executions for ``owner``; returns their ids.
@@ -231,24 +233,45 @@ class RuntimeRepository:
 
     def resolve(self, execution_id: int, request_seq: int, value: str | None, now: float) -> bool:
         """Append a resolution and mark the execution runnable; False if it no longer runs."""
+        return self.resolve_all(execution_id, [(request_seq, value)], now)
+
+    def resolve_all(
+        self, execution_id: int, answers: list[tuple[int, str | None]], now: float
+    ) -> bool:
+        """Append resolutions (request_seq, value) in order with one update and one insert;
+        False if the execution no longer runs. This transaction remembers what it wrote
+        (``written``), so a decision in it need not read its own answers back."""
         row = self.conn.execute(
             update(executions)
             .where(executions.c.id == execution_id, executions.c.status == "RUNNING")
-            .values(resolution_count=executions.c.resolution_count + 1, runnable=1)
+            .values(resolution_count=executions.c.resolution_count + len(answers), runnable=1)
             .returning(executions.c.resolution_count)
         ).first()
         if row is None:
             return False
-        self.conn.execute(
-            insert(resolutions).values(
-                execution_id=execution_id,
-                seq=row.resolution_count,
-                request_seq=request_seq,
-                value=value,
-                created_at=now,
-            )
-        )
+        first = row.resolution_count - len(answers) + 1
+        rows = [
+            {
+                "execution_id": execution_id,
+                "seq": first + offset,
+                "request_seq": request_seq,
+                "value": value,
+                "created_at": now,
+            }
+            for offset, (request_seq, value) in enumerate(answers)
+        ]
+        self.conn.execute(insert(resolutions), rows)
+        self.written.setdefault(execution_id, []).extend(rows)
         return True
+
+    def written_after(self, execution_id: int, applied: int) -> list[dict[str, Any]] | None:
+        """The resolutions after ``applied`` if this transaction wrote all of them (their
+        numbers follow ``applied`` without a gap, and the row is locked by this transaction
+        since, so nobody appended after them); None when they must be read."""
+        rows = [r for r in self.written.get(execution_id, ()) if r["seq"] > applied]
+        if not rows or rows[0]["seq"] != applied + 1:
+            return None
+        return rows
 
     def end_with(self, execution_id: int, request_seq: int, value: str | None, now: float) -> None:
         """Record the answer that ended an execution outside a decision (an abort), once its
