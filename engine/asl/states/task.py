@@ -48,7 +48,11 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     resource = classify(state["Resource"], _region(interp))
     seq = interp.scheduler.request_seq + 1  # the number the Await below will get
     token = task_token(interp.info.execution_arn, seq)
-    call.ctx.context_object = {**call.ctx.context_object, "Task": {"Token": token}}
+    if resource.pattern or resource.kind == "activity":
+        # $$.Task exists only where a task token is handed out (.waitForTaskToken, .sync, an
+        # activity): a plain call's context object has none (recorded AWS histories of Lambda
+        # tasks that pass the whole $$).
+        call.ctx.context_object = {**call.ctx.context_object, "Task": {"Token": token}}
     if call.jsonata:
         parameters = jsonata_field(call, "Arguments") if "Arguments" in state else None
         if parameters is None:
@@ -65,6 +69,10 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     if resource.callback and timeout is None:
         timeout = None  # a callback waits until answered (AWS: up to a year)
     scheduled = _scheduled(resource, parameters, timeout, heartbeat)
+    if "Credentials" in state and resource.kind != "activity":
+        # The role the task would assume (AWS records it on the *Scheduled event; Stepwell
+        # runs every task as its own user).
+        scheduled["taskCredentials"] = {"roleArn": _role_arn(call, state["Credentials"])}
     # An activity is scheduled only if it exists, which the dispatcher learns: it answers
     # "scheduled" (ActivityScheduled is recorded then, stamped when the task was created) or
     # "rejected" (no activity events at all; the state fails, as AWS records a deleted
