@@ -59,6 +59,9 @@ class _Pending:
     now: float
     # The live interpreter ran past what was recorded (a follow-on decision failed).
     stale: bool = False
+    # A follow-on decision advanced the live interpreter inside a transaction: should that
+    # transaction not commit, the item cannot be committed again as it is.
+    followed: bool = False
     # Pollers of this process waiting for activity tasks (tasks.dispatch hands tasks to them).
     handoffs: Any = None
 
@@ -214,25 +217,33 @@ def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] 
     """Write a batch of decisions: first every conditional update of an execution row (one
     round trip on PostgreSQL), then what each recorded decision implies, and the history
     events of all of them in one bulk insert at the end."""
-    rows = [_row_values(item) for item in pending]
+    outcomes: dict[int, list[str] | None] = {}
+    for item in pending:
+        if item.followed:
+            # An earlier attempt of this commit (retried, or a batch that failed) advanced
+            # its interpreter past the database: give the lease back; it is rebuilt.
+            item.stale = True
+            tx.runtime.release(item.row["id"], owner)
+            outcomes[id(item)] = None
+    fresh = [item for item in pending if not item.followed]
+    rows = [_row_values(item) for item in fresh]
     recorded = tx.runtime.commit_decisions(
         owner,
         [
             (item.row["id"], item.row["event_count"], values, item.decision.applied)
-            for item, values in zip(pending, rows, strict=True)
+            for item, values in zip(fresh, rows, strict=True)
         ],
     )
     events: list[dict[str, Any]] = []
-    outcomes: list[list[str] | None] = []
-    for item, values, ok in zip(pending, rows, recorded, strict=True):
+    for item, values, ok in zip(fresh, rows, recorded, strict=True):
         if not ok:
-            outcomes.append(None)
+            outcomes[id(item)] = None
             continue
         # The answers dispatch gave here are applied by _follow, which says when some remain.
         keys = [k for k in _apply(tx, item, values, events) if k != tasks.DECIDER_KEY]
-        outcomes.append(keys + _follow(tx, item, events))
+        outcomes[id(item)] = keys + _follow(tx, item, events)
     tx.executions.insert_events(events)
-    return outcomes
+    return [outcomes[id(item)] for item in pending]
 
 
 # At most this many follow-on decisions per execution and commit (a long chain of tasks that
@@ -260,6 +271,7 @@ def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
             return keys
         merged = item.decision
         count = row["event_count"] + len(merged.events)
+        item.followed = True
         try:
             step = decider.decide(
                 live,
@@ -366,6 +378,8 @@ def _after_commit(
     if wake_keys is None or item.stale:
         cache.drop(row["id"])
     if wake_keys is None:
+        if item.stale:  # its lease was given back: decide it again from the database
+            ctx.waker.wake()
         return
     for key in wake_keys:
         tasks.signals(ctx).notify(key)

@@ -189,3 +189,37 @@ def test_an_answer_for_an_execution_not_in_memory_goes_to_the_decider(
     assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
     loops.run_until_idle()
     assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "SUCCEEDED"
+
+
+def test_a_commit_that_fails_after_a_follow_on_decision_leaves_no_trace(
+    ctx: ServiceContext, monkeypatch: Any
+) -> None:
+    from engine.services import activities
+    from engine.store.executions import ExecutionRepository
+
+    activity = activities.create_activity(ctx, "us-east-1", {"name": "flaky"})["activityArn"]
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
+    }
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "flaky", "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    real = ExecutionRepository.insert_events
+    failures = iter([True])  # the first commit fails once
+
+    def failing(self: Any, rows: list[dict[str, Any]]) -> None:
+        if next(failures, False):
+            raise RuntimeError("the database went away")
+        real(self, rows)
+
+    monkeypatch.setattr(ExecutionRepository, "insert_events", failing)
+    runtime.claim_and_decide(ctx, "node-a")  # its interpreter ran ahead, nothing committed
+    assert _history(ctx, arn) == ["ExecutionStarted"]
+    for _ in range(3):
+        runtime.claim_and_decide(ctx, "node-a")  # rebuilt from the database, decided again
+    assert _history(ctx, arn) == ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
+    row = ctx.store.run(lambda tx: tx.executions.get(arn))
+    recorded, live = runtime.rebuild(ctx, int(row["id"]))
+    assert [e.type for e in live.interpreter.events] == [e.type for e in recorded]
