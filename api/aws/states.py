@@ -102,7 +102,6 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
     arn = body.get("activityArn")
     worker = body.get("workerName") or ""
     signals = tasks.signals(ctx)
-    handoffs = tasks.handoffs(ctx)
     deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
     key = f"activity:{arn}"
     with signals.listening([key]) as woken:
@@ -113,7 +112,7 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return {}
-            handed = await handoffs.next_task(
+            handed = await ctx.handoffs.next_task(
                 [key], worker, woken, min(remaining, CROSS_NODE_RECHECK_SECONDS)
             )
             if handed is not None:

@@ -84,7 +84,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not keys:
                         return Response(status_code=204)
-                    handed = await tasks.handoffs(ctx).next_task(
+                    handed = await ctx.handoffs.next_task(
                         keys, worker, woken, min(remaining, CROSS_NODE_RECHECK_SECONDS)
                     )
                     if handed is not None:

@@ -259,13 +259,7 @@ class Interpreter:
         assert scope is not None
         redriven = False
         if self.status == "RUNNING":
-            if self._main_at is None:  # aborted before its first state
-                self.resume_at = (self.definition["StartAt"], self.info.input, {})
-            else:
-                name, value, state_scope = self._main_at
-                # The main line's variables change only when a state exits, so these are
-                # the variables the current state was entered with.
-                self.resume_at = (name, value, dict(state_scope.variables))
+            self.resume_at = self._main_line_state()
         else:
             # Aborted after RedriveExecution reopened the execution but before a decision
             # applied the redrive: the store recorded ExecutionRedriven with the abort, and
@@ -282,6 +276,14 @@ class Interpreter:
         )
         self.scheduler.run()
 
+    def _main_line_state(self) -> tuple[str, Any, dict[str, Any]]:
+        """Where a redrive resumes: the main line's current state, its input and the variables
+        it was entered with (they change only when a state exits); StartAt before any."""
+        if self._main_at is None:
+            return (self.definition["StartAt"], self.info.input, {})
+        name, value, scope = self._main_at
+        return (name, value, dict(scope.variables))
+
     def keep_for_redrive(self, call: StateCall, results: dict[int, Any]) -> None:
         """Keep the results of a failing (or aborted) Map's iterations or Parallel's branches
         that succeeded, for a redrive. Only the main line's state keeps them: the memo is
@@ -295,12 +297,6 @@ class Interpreter:
             return {}
         self._resuming = None
         return self.redrive_memo.pop(call.name, {})
-
-    def keeps_on_abort(self, call: StateCall) -> bool:
-        """Whether a Map or Parallel cancelled by an abort keeps the results of its finished
-        iterations or branches for the redrive: only the main line's state does, since the
-        memo is keyed by state name and the same state runs in every Map iteration."""
-        return self.aborting and call.scope is self._root_scope
 
     def _aborted(
         self, fiber: Fiber, scope: Scope, details: dict[str, Any], redriven: bool
@@ -416,9 +412,8 @@ class Interpreter:
                 outcome = yield from HANDLERS[state["Type"]](self, call)
             except StatesError as err:
                 self._report_evaluation_failure(fiber, call, err)
-                if main_line:
-                    # Where a redrive would resume: the failed state, its input, the variables.
-                    self.resume_at = (name, value, dict(scope.variables))
+                if main_line:  # a redrive resumes the failed state
+                    self.resume_at = self._main_line_state()
                 raise
             except GeneratorExit:
                 # The branch or iteration running this state was cancelled (a sibling failed,
@@ -427,7 +422,7 @@ class Interpreter:
                     self.emit(fiber, f"{state['Type']}StateAborted", None)
                 if main_line and not self.aborting:
                     # The machine's TimeoutSeconds passed: a redrive resumes this state.
-                    self.resume_at = (name, value, dict(scope.variables))
+                    self.resume_at = self._main_line_state()
                 raise
             self.check_size(outcome.output, call)
             if outcome.exited:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.clock import Clock
+from engine.services.handoffs import Handoffs
 from engine.settings import Settings
 
 
@@ -45,7 +46,8 @@ class ServiceContext:
     timer_waker: Waker = field(default_factory=Waker)
     decider_cache: Any = None
     task_signals: Any = None
-    handoffs: Any = None  # engine.services.handoffs.Handoffs, made on first use
+    # GetActivityTask and worker long polls of this process waiting for a new task.
+    handoffs: Handoffs = field(default_factory=Handoffs)
     # What follows an answer to an execution's task (SendTaskSuccess and the like): with the
     # engine loops running in this process, decide that execution at once in the answering
     # thread (EngineLoops.start sets it); otherwise wake the decider.

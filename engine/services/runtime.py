@@ -21,6 +21,7 @@ from engine.history.events import HistoryEvent
 from engine.services import executions, map_runs, nested, tasks
 from engine.services.context import ServiceContext
 from engine.services.executions import event_row
+from engine.services.handoffs import Handoffs
 
 log = logging.getLogger("stepwell.runtime")
 
@@ -40,7 +41,10 @@ def _definition(ctx: ServiceContext, revision: dict[str, Any]) -> dict[str, Any]
 def claim(ctx: ServiceContext, owner: str, limit: int = 32) -> list[int]:
     """Lease runnable executions for this node."""
     now = ctx.clock.now()
-    return ctx.store.run(lambda tx: tx.runtime.claim(owner, now, ctx.settings.lease_seconds, limit))
+    rows = ctx.store.run(
+        lambda tx: tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, limit)
+    )
+    return [row["id"] for row in rows]
 
 
 def _cache(ctx: ServiceContext) -> decider.DeciderCache:
@@ -62,8 +66,8 @@ class _Pending:
     # A follow-on decision advanced the live interpreter inside a transaction: should that
     # transaction not commit, the item cannot be committed again as it is.
     followed: bool = False
-    # Pollers of this process waiting for activity tasks (tasks.dispatch hands tasks to them).
-    handoffs: Any = None
+    # Pollers of this process waiting for tasks (tasks.dispatch hands new tasks to them).
+    handoffs: Handoffs | None = None
 
 
 def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
@@ -203,14 +207,19 @@ def _compute(
         live = decider.start(
             _definition(ctx, revision), _info(row, revision), recorded, ctx.clock.now
         )
-    resolutions = [
-        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
-        for r in stored
-    ]
+    resolutions = _resolutions(stored)
     decision = decider.decide(
         live, row["event_count"], resolutions, row["request_seq"], ctx.clock.now
     )
-    return _Pending(row, live, decision, now, handoffs=tasks.handoffs(ctx))
+    return _Pending(row, live, decision, now, handoffs=ctx.handoffs)
+
+
+def _resolutions(stored: list[dict[str, Any]]) -> list[decider.Resolution]:
+    """Stored resolution rows as the decider takes them."""
+    return [
+        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
+        for r in stored
+    ]
 
 
 def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] | None]:
@@ -276,12 +285,7 @@ def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
             step = decider.decide(
                 live,
                 count,
-                [
-                    decider.Resolution(
-                        r["request_seq"], codec.loads(r["value"]) if r["value"] else None
-                    )
-                    for r in stored
-                ],
+                _resolutions(stored),
                 merged.request_seq,
                 live.clock.now,
             )
@@ -375,9 +379,8 @@ def _after_commit(
     ctx: ServiceContext, cache: decider.DeciderCache, item: _Pending, wake_keys: list[str] | None
 ) -> None:
     row, decision = item.row, item.decision
-    if wake_keys is None or item.stale:
-        cache.drop(row["id"])
     if wake_keys is None:
+        cache.drop(row["id"])
         if item.stale:  # its lease was given back: decide it again from the database
             ctx.waker.wake()
         return
@@ -392,11 +395,13 @@ def _after_commit(
     if decision.status == "RUNNING" and any(_has_deadline(r) for r in decision.requests):
         # Only a new timer or task deadline can move the timer loop's next wake-up earlier.
         ctx.timer_waker.wake()
-    if decision.status == "RUNNING" and not item.stale:
-        cache.put(row["id"], row["event_count"] + len(decision.events), item.live)
-    else:
+    if decision.status != "RUNNING":
         cache.drop(row["id"])
         tasks.signals(ctx).notify(f"execution:{row['arn']}")
+    elif item.stale:  # its interpreter ran past what was recorded
+        cache.drop(row["id"])
+    else:
+        cache.put(row["id"], row["event_count"] + len(decision.events), item.live)
 
 
 def _has_deadline(request: Any) -> bool:
@@ -454,10 +459,7 @@ def rebuild(ctx: ServiceContext, execution_id: int) -> tuple[list[HistoryEvent],
         )
         for e in events
     ]
-    resolutions = [
-        decider.Resolution(r["request_seq"], codec.loads(r["value"]) if r["value"] else None)
-        for r in stored
-    ]
+    resolutions = _resolutions(stored)
     live = replay.rebuild(
         _definition(ctx, revision), _info(row, revision), recorded, resolutions, ctx.clock.now()
     )

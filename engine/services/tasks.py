@@ -101,13 +101,6 @@ class TaskSignals:
         event.clear()
 
 
-def handoffs(ctx: ServiceContext) -> Handoffs:
-    """The context's waiting activity pollers (created on first use)."""
-    if ctx.handoffs is None:
-        ctx.handoffs = Handoffs()
-    return ctx.handoffs  # type: ignore[no-any-return]
-
-
 def signals(ctx: ServiceContext) -> TaskSignals:
     """The context's TaskSignals (created on first use)."""
     if ctx.task_signals is None:
@@ -259,12 +252,7 @@ def _hand_over(
     started = {"status": "started", "worker": waiter.worker, "at": now}
     answers = [(seq, {"status": "scheduled", "at": now})] if scheduled else []
     resolve_all(tx, task["execution_id"], [*answers, (seq, started)], now)
-    handed = {
-        "taskToken": task["token"],
-        "input": task["input"],
-        "kind": "activity" if task["kind"] == "activity" else "function",
-        "resource": task["resource"],
-    }
+    handed = _for_worker(task)
     tx.on_commit.append(lambda: Handoffs.deliver(waiter, handed))
     tx.on_rollback.append(lambda: Handoffs.deliver(waiter, None))
 
@@ -413,17 +401,22 @@ def poll(
             task = tx.tasks.claim(kind, resources, worker, now)
             if task is not None:
                 _started(ctx, tx, task, worker, now)
-                return {**task, "kind": "activity" if kind == "activity" else "function"}
+                return task
         return None
 
     task = ctx.store.run(work)
     if task is None:
         return None
     _heartbeat_clock_started(ctx, task)
+    return _for_worker(task)
+
+
+def _for_worker(task: dict[str, Any]) -> dict[str, Any]:
+    """A task as a worker's poll returns it (function and lambda:invoke tasks alike)."""
     return {
         "taskToken": task["token"],
         "input": task["input"],
-        "kind": task["kind"],
+        "kind": "activity" if task["kind"] == "activity" else "function",
         "resource": task["resource"],
     }
 

@@ -43,9 +43,15 @@ _FOLLOW_END = _decision_update(terminal=True, leased=False)
 
 
 def _decision_statement(
-    owner: str, execution_id: int, expected: int, values: dict[str, Any], applied: int
+    owner: str,
+    execution_id: int,
+    expected: int,
+    values: dict[str, Any],
+    applied: int,
+    leased: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
-    """The conditional UPDATE that records a decision, and its parameters."""
+    """The conditional UPDATE that records a decision, and its parameters (``leased``: on
+    the condition that ``owner`` holds the lease)."""
     params = {
         "id_": execution_id,
         "owner": owner,
@@ -55,9 +61,9 @@ def _decision_statement(
         "request_seq": values["request_seq"],
     }
     if "status" not in values:
-        return _CONTINUE_DECISION, params
+        return (_CONTINUE_DECISION if leased else _FOLLOW_CONTINUE), params
     params.update({k: values[k] for k in _TERMINAL_COLUMNS})
-    return _END_DECISION, params
+    return (_END_DECISION if leased else _FOLLOW_END), params
 
 
 _COMPILED: dict[tuple[int, str], Any] = {}
@@ -72,9 +78,10 @@ def _driver_form(conn: Connection, statement: Any, params: dict[str, Any]) -> tu
     return str(compiled), compiled.construct_params(params)
 
 
-def _claim_statement(skip_locked: bool, whole_rows: bool = False, one: bool = False) -> Any:
-    """The UPDATE .. RETURNING that leases the oldest runnable executions whose lease is free,
-    built once for the decider's hot path (an empty claim is its most frequent statement)."""
+def _claim_statement(skip_locked: bool, one: bool = False) -> Any:
+    """The UPDATE .. RETURNING that leases the oldest runnable executions whose lease is free
+    (``one``: a given one) and returns their rows, built once for the decider's hot path (an
+    empty claim is its most frequent statement)."""
     candidates = (
         select(executions.c.id)
         .where(
@@ -92,16 +99,14 @@ def _claim_statement(skip_locked: bool, whole_rows: bool = False, one: bool = Fa
         update(executions)
         .where(executions.c.id.in_(candidates.scalar_subquery()))
         .values(lease_owner=bindparam("owner_"), lease_expires=bindparam("expires"))
-        .returning(*(executions.c if whole_rows else [executions.c.id]))
+        .returning(*executions.c)
     )
 
 
 _CLAIM = _claim_statement(skip_locked=False)
 _CLAIM_PG = _claim_statement(skip_locked=True)
-_CLAIM_ROWS = _claim_statement(skip_locked=False, whole_rows=True)
-_CLAIM_ROWS_PG = _claim_statement(skip_locked=True, whole_rows=True)
-_CLAIM_ONE = _claim_statement(skip_locked=False, whole_rows=True, one=True)
-_CLAIM_ONE_PG = _claim_statement(skip_locked=True, whole_rows=True, one=True)
+_CLAIM_ONE = _claim_statement(skip_locked=False, one=True)
+_CLAIM_ONE_PG = _claim_statement(skip_locked=True, one=True)
 
 
 class RuntimeRepository:
@@ -112,26 +117,19 @@ class RuntimeRepository:
         # Resolutions this transaction wrote, by execution (resolve_all).
         self.written: dict[int, list[dict[str, Any]]] = {}
 
-    def claim(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[int]:
-        """Lease up to ``limit`` runnable executions for ``owner``; returns their ids.
-
-        One statement, built once: UPDATE .. WHERE id IN (the oldest runnable, unleased ids)
-        RETURNING id. PostgreSQL skips rows another node is claiming (FOR UPDATE SKIP LOCKED);
-        SQLite has a single writer, and the caller's BEGIN IMMEDIATE already serialises claims.
-        """
-        statement = _CLAIM_PG if self.conn.dialect.name == "postgresql" else _CLAIM
-        params = {"now": now, "owner_": owner, "expires": now + lease_seconds, "limit": limit}
-        return sorted(row.id for row in self.conn.execute(statement, params))
-
     def claim_rows(
         self, owner: str, now: float, lease_seconds: float, limit: int, only: int | None = None
     ) -> list[dict[str, Any]]:
-        """``claim``, returning the leased execution rows themselves in id order (the
-        decider reads them anyway: one statement instead of a claim and a read); ``only``
-        claims just that execution, if it is runnable and free."""
+        """Lease up to ``limit`` runnable executions for ``owner`` (``only``: just that one, if
+        it is runnable and free); returns their rows in id order (the decider reads them
+        anyway: one statement instead of a claim and a read).
+
+        UPDATE .. WHERE id IN (the oldest runnable, unleased ids) RETURNING the rows.
+        PostgreSQL skips rows another node is claiming (FOR UPDATE SKIP LOCKED); SQLite has a
+        single writer, and the caller's BEGIN IMMEDIATE already serialises claims."""
         pg = self.conn.dialect.name == "postgresql"
         if only is None:
-            statement = _CLAIM_ROWS_PG if pg else _CLAIM_ROWS
+            statement = _CLAIM_PG if pg else _CLAIM
         else:
             statement = _CLAIM_ONE_PG if pg else _CLAIM_ONE
         params = {"now": now, "owner_": owner, "expires": now + lease_seconds, "limit": limit}
@@ -191,8 +189,9 @@ class RuntimeRepository:
     ) -> bool:
         """Record a follow-on decision in the transaction that recorded the first one (its
         lease already released there; the row stays locked until the commit)."""
-        statement, params = _decision_statement("", execution_id, expected, values, applied)
-        statement = _FOLLOW_END if "status" in values else _FOLLOW_CONTINUE
+        statement, params = _decision_statement(
+            "", execution_id, expected, values, applied, leased=False
+        )
         return self.conn.execute(statement, params).rowcount == 1
 
     def release(self, execution_id: int, owner: str) -> None:

@@ -291,7 +291,6 @@ def test_a_timed_out_activity_fails_the_execution_without_a_cause(ctx: Any) -> N
 
 
 def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any) -> None:
-    from engine.services import tasks
 
     activity = sfn.create_activity(name="handed")["activityArn"]
     sm = machine(sfn, "handed", {"Type": "Task", "Resource": activity, "End": True})
@@ -304,7 +303,7 @@ def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any)
     for poller in pollers:
         poller.start()
     deadline = time.time() + 10
-    while tasks.handoffs(ctx).waiting(f"activity:{activity}") < 2:
+    while ctx.handoffs.waiting(f"activity:{activity}") < 2:
         assert time.time() < deadline, "the pollers never started waiting"
         time.sleep(0.01)
     arns = [
@@ -316,7 +315,7 @@ def test_a_waiting_poller_is_handed_the_task_by_the_decision(ctx: Any, sfn: Any)
     # Each waiting poller got one of the tasks, and the decision that scheduled a task also
     # recorded who took it: the history says so before any answer.
     assert sorted(json.loads(task["input"])["n"] for task in got) == [0, 1]
-    assert tasks.handoffs(ctx).waiting(f"activity:{activity}") == 0
+    assert ctx.handoffs.waiting(f"activity:{activity}") == 0
     workers = set()
     for arn in arns:
         events = sfn.get_execution_history(executionArn=arn)["events"]

@@ -481,7 +481,6 @@ def test_results_the_server_cannot_take(sfn: Any, endpoint: str, workers: list[W
 
 
 def test_a_waiting_rest_poll_is_handed_a_function_task(ctx: Any, sfn: Any, endpoint: str) -> None:
-    from engine.services import tasks
 
     got: list[httpx.Response] = []
     body = {"workerName": "rest", "functions": ["double"], "waitSeconds": 20}
@@ -490,7 +489,7 @@ def test_a_waiting_rest_poll_is_handed_a_function_task(ctx: Any, sfn: Any, endpo
         poller = threading.Thread(target=lambda: got.append(http.post("/v1/tasks/poll", json=body)))
         poller.start()
         deadline = time.time() + 10
-        while tasks.handoffs(ctx).waiting("function:double") < 1:
+        while ctx.handoffs.waiting("function:double") < 1:
             assert time.time() < deadline, "the poll never started waiting"
             time.sleep(0.01)
         sm = machine(

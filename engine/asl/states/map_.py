@@ -143,7 +143,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             yield Join(running, fail_fast=True, interrupt=listener)
         except GeneratorExit:
             # Stopped (StopExecution): a redrive reruns only what had not finished.
-            if interp.keeps_on_abort(call):
+            if interp.aborting:
                 interp.keep_for_redrive(call, {**done_before, **succeeded})
             raise
         if listener is not None and listener.done and map_run is not None:
@@ -169,16 +169,13 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         failed = [f for f in finished if f.failed] or [f for f in fibers.values() if f.failed]
         assert failed[0].error is not None
         error = failed[0].error
-        if allowed_failures > 0 or tolerated_count is not None or tolerated_pct is not None:
+        tolerance = tolerated_count is not None or tolerated_pct is not None
+        if map_run is not None or allowed_failures > 0 or tolerance:
             error = StatesError(
                 ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
                 "The specified tolerated failure threshold was exceeded",
             )
         if map_run is not None:
-            error = StatesError(
-                ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                "The specified tolerated failure threshold was exceeded",
-            )
             interp.emit(
                 call.fiber,
                 "MapRunFailed",

@@ -55,7 +55,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
         yield interp.join(list(branches.values()))
     except GeneratorExit:
         # The execution is aborted: a redrive reruns only the branches that had not ended.
-        if interp.keeps_on_abort(call):
+        if interp.aborting:
             interp.keep_for_redrive(call, {**done_before, **succeeded})
         raise
     failed = next((f for f in branches.values() if f.failed), None)
