@@ -65,6 +65,14 @@ def test_each_decision_in_a_batch_stands_on_its_own(ctx: ServiceContext) -> None
     assert leased == [None, "node-a", None, "node-a"]
 
 
+def _started_one(ctx: ServiceContext, name: str, definition: dict[str, Any]) -> str:
+    """Create a state machine and start one execution of it; the execution's ARN."""
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": name, "definition": json.dumps(definition), "roleArn": ROLE}
+    )["stateMachineArn"]
+    return str(executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"])
+
+
 def _history(ctx: ServiceContext, arn: str) -> list[str]:
     page = executions.get_execution_history(ctx, {"executionArn": arn, "maxResults": 1000})
     return [e["type"] for e in page["events"]]
@@ -84,10 +92,7 @@ def test_an_activity_is_scheduled_in_the_commit_that_enters_its_task(
         "StartAt": "T",
         "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
     }
-    machine = state_machines.create_state_machine(
-        ctx, "us-east-1", {"name": "act", "definition": json.dumps(definition), "roleArn": ROLE}
-    )["stateMachineArn"]
-    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    arn = _started_one(ctx, "act", definition)
     assert runtime.claim_and_decide(ctx, "node-a") == 1
     # One round: the task is offered to workers and ActivityScheduled recorded with it, and
     # nothing is left for another round of the decider.
@@ -123,10 +128,7 @@ def test_tasks_answered_inside_the_commit_run_on_in_the_same_round(ctx: ServiceC
             "Done": {"Type": "Succeed"},
         },
     }
-    machine = state_machines.create_state_machine(
-        ctx, "us-east-1", {"name": "sends", "definition": json.dumps(definition), "roleArn": ROLE}
-    )["stateMachineArn"]
-    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    arn = _started_one(ctx, "sends", definition)
     assert runtime.claim_and_decide(ctx, "node-a") == 1
     described = executions.describe_execution(ctx, {"executionArn": arn})
     assert described["status"] == "SUCCEEDED"
@@ -153,10 +155,7 @@ def _waiting_on_an_activity(ctx: ServiceContext) -> tuple[str, str, Any]:
             "Done": {"Type": "Succeed"},
         },
     }
-    machine = state_machines.create_state_machine(
-        ctx, "us-east-1", {"name": "inline", "definition": json.dumps(definition), "roleArn": ROLE}
-    )["stateMachineArn"]
-    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    arn = _started_one(ctx, "inline", definition)
     loops = EngineLoops(ctx)
     loops.run_until_idle()
     # What EngineLoops.start sets: answers are decided in the thread that receives them.
@@ -202,10 +201,7 @@ def test_a_commit_that_fails_after_a_follow_on_decision_leaves_no_trace(
         "StartAt": "T",
         "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
     }
-    machine = state_machines.create_state_machine(
-        ctx, "us-east-1", {"name": "flaky", "definition": json.dumps(definition), "roleArn": ROLE}
-    )["stateMachineArn"]
-    arn = executions.start_execution(ctx, {"stateMachineArn": machine})["executionArn"]
+    arn = _started_one(ctx, "flaky", definition)
     real = ExecutionRepository.insert_events
     failures = iter([True])  # the first commit fails once
 
