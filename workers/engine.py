@@ -32,8 +32,8 @@ class EngineLoops:
 
     def start(self) -> None:
         """Start both loops; from now on an answer to a task is decided in the thread that
-        received it (runtime.decide_now)."""
-        self.ctx.decide_now = partial(runtime.decide_now, self.ctx, self.owner)
+        received it (runtime.decide_answer)."""
+        self.ctx.decide_answer = partial(runtime.decide_answer, self.ctx, self.owner)
         for target, name in ((self._decider_loop, "decider"), (self._timer_loop, "timers")):
             thread = threading.Thread(target=target, name=f"stepwell-{name}", daemon=True)
             thread.start()
@@ -42,7 +42,7 @@ class EngineLoops:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask both loops to finish their current step and wait for them."""
         self.stopping.set()
-        self.ctx.decide_now = None
+        self.ctx.decide_answer = None
         self.ctx.waker.wake()
         self.timer_waker.wake()
         for thread in self._threads:

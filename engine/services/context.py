@@ -48,10 +48,11 @@ class ServiceContext:
     task_signals: Any = None
     # GetActivityTask and worker long polls of this process waiting for a new task.
     handoffs: Handoffs = field(default_factory=Handoffs)
-    # What follows an answer to an execution's task (SendTaskSuccess and the like): with the
-    # engine loops running in this process, decide that execution at once in the answering
-    # thread (EngineLoops.start sets it); otherwise wake the decider.
-    decide_now: Callable[[int], None] | None = None
+    # How an answer to an execution's task (SendTaskSuccess and the like) is committed: with
+    # the engine loops running in this process, together with the decision it allows, in the
+    # answering thread (EngineLoops.start sets it, runtime.decide_answer); otherwise alone,
+    # waking the decider.
+    decide_answer: Callable[[Callable[[Any], int]], None] | None = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     # State machine rows StartExecution has read lately: arn -> (monotonic time, row).

@@ -87,18 +87,26 @@ def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     return int(claimed)
 
 
-def decide_now(ctx: ServiceContext, owner: str, execution_id: int) -> None:
-    """Decide one execution that just got an answer, in the calling thread and in one
-    transaction (lease, load, decide, record) instead of waking the decider for a round of
-    two. If it is leased elsewhere, not in this node's memory (rebuilding it belongs to the
-    decider, not to the answering request), or anything fails, the decider takes it."""
+def decide_answer(ctx: ServiceContext, owner: str, record: Any) -> None:
+    """Record an answer and decide the execution it moves on, in ONE transaction.
+
+    ``record(tx)`` writes the answer (SendTaskSuccess and the like) and returns its
+    execution's id; its errors reach the caller with nothing written. When this node holds the
+    execution in memory, the same transaction then leases it, decides it and records the
+    decision, instead of committing the answer alone and waking the decider for a round of
+    two more. Should deciding fail, or should its commit, the answer is committed alone and
+    the decider takes it: the caller's answer is never lost to a failed decision."""
     cache = _cache(ctx)
-    if not cache.holds(execution_id):
-        ctx.waker.wake()
-        return
     now = ctx.clock.now()
+    seen: dict[str, Any] = {}
 
     def work(tx: Any) -> tuple[list[_Pending], list[list[str] | None]] | None:
+        seen.clear()
+        execution_id = record(tx)
+        seen["id"] = execution_id
+        if not cache.holds(execution_id):
+            return None
+        seen["deciding"] = True
         rows = tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, 1, execution_id)
         if not rows:
             return None
@@ -107,9 +115,12 @@ def decide_now(ctx: ServiceContext, owner: str, execution_id: int) -> None:
 
     try:
         decided = ctx.store.run(work)
-    except Exception:  # the answer is stored: the decider's round decides it instead
-        log.exception("deciding execution %s at once failed", execution_id)
-        cache.drop(execution_id)
+    except Exception:
+        if not seen.get("deciding"):
+            raise  # the answer itself was refused (or could not be written)
+        log.exception("deciding execution %s with its answer failed", seen["id"])
+        cache.drop(seen["id"])
+        ctx.store.run(record)
         decided = None
     if decided is None:
         ctx.waker.wake()
@@ -162,7 +173,11 @@ def _load(
         if live is not None and live.applied == row["applied_count"]:
             stored = []
             if row["resolution_count"] > live.applied:
-                stored = tx.runtime.resolutions(execution_id, live.applied)
+                # Answers this transaction wrote itself need not be read back.
+                written = tx.runtime.written_after(execution_id, live.applied)
+                if written is None or len(written) != row["resolution_count"] - live.applied:
+                    written = tx.runtime.resolutions(execution_id, live.applied)
+                stored = written
             out.append((row, live, None, stored))
             continue
         revision = _revision(ctx, tx, row["revision_id"])

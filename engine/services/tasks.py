@@ -435,16 +435,18 @@ def complete_function(ctx: ServiceContext, request: dict[str, Any]) -> dict[str,
         _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
         return task["execution_id"]
 
-    answered(ctx, ctx.store.run(work))
+    answer(ctx, work)
     return {}
 
 
-def answered(ctx: ServiceContext, execution_id: int) -> None:
-    """An execution got an answer (committed): decide it now or wake the decider."""
-    if ctx.decide_now is not None:
-        ctx.decide_now(execution_id)
-    else:
-        ctx.waker.wake()
+def answer(ctx: ServiceContext, record: Any) -> None:
+    """Commit an answer (``record(tx)`` writes it, returns its execution's id): with the
+    engine loops in this process, decided in the same transaction; else the decider wakes."""
+    if ctx.decide_answer is not None:
+        ctx.decide_answer(record)
+        return
+    ctx.store.run(record)
+    ctx.waker.wake()
 
 
 def _function_outcome(tx: Any, task: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
@@ -542,14 +544,14 @@ def _answer(ctx: ServiceContext, token: Any, **value: Any) -> dict[str, Any]:
         task = _open_task(tx, token)
         if not tx.tasks.finish(task["id"]):
             raise TaskTimedOut("Task Timed Out")
+        answers = [(task["request_seq"], value)]
         if task["kind"] == "activity" and task["status"] == "SCHEDULED":
-            _resolve(
-                tx, task["execution_id"], task["request_seq"], now, status="started", worker=""
-            )
-        _resolve(tx, task["execution_id"], task["request_seq"], now, **value)
+            # Answered before any worker claimed it: it was started, then answered.
+            answers.insert(0, (task["request_seq"], {"status": "started", "worker": ""}))
+        resolve_all(tx, task["execution_id"], answers, now)
         return task["execution_id"]
 
-    answered(ctx, ctx.store.run(work))
+    answer(ctx, work)
     return {}
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from engine.errors import ServiceError
 from engine.services import executions, runtime, state_machines
 from engine.services.context import ServiceContext
 
@@ -159,7 +162,7 @@ def _waiting_on_an_activity(ctx: ServiceContext) -> tuple[str, str, Any]:
     loops = EngineLoops(ctx)
     loops.run_until_idle()
     # What EngineLoops.start sets: answers are decided in the thread that receives them.
-    ctx.decide_now = partial(runtime.decide_now, ctx, loops.owner)
+    ctx.decide_answer = partial(runtime.decide_answer, ctx, loops.owner)
     task = tasks.claim_activity_task(ctx, activity, "w")
     assert task is not None
     return arn, task["taskToken"], loops
@@ -188,6 +191,45 @@ def test_an_answer_for_an_execution_not_in_memory_goes_to_the_decider(
     assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
     loops.run_until_idle()
     assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "SUCCEEDED"
+
+
+def test_an_answer_whose_decision_fails_is_still_recorded(
+    ctx: ServiceContext, monkeypatch: Any
+) -> None:
+    from engine.services import tasks
+
+    arn, token, loops = _waiting_on_an_activity(ctx)
+    real = runtime._commit_all
+    failures = iter([True])
+
+    def failing(tx: Any, owner: str, pending: Any) -> Any:
+        if next(failures, False):
+            raise RuntimeError("the database went away")
+        return real(tx, owner, pending)
+
+    monkeypatch.setattr(runtime, "_commit_all", failing)
+    tasks.send_task_success(ctx, {"taskToken": token, "output": '{"kept": 1}'})
+    # The decision in the answer's transaction failed: the answer was committed alone ...
+    assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
+    with pytest.raises(ServiceError, match="Task Timed Out"):
+        tasks.send_task_success(ctx, {"taskToken": token, "output": "2"})
+    # ... and the decider moves the execution on with it.
+    loops.run_until_idle()
+    described = executions.describe_execution(ctx, {"executionArn": arn})
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"kept": 1}
+
+
+def test_a_refused_answer_writes_nothing(ctx: ServiceContext) -> None:
+    from engine.services import tasks
+
+    arn, token, loops = _waiting_on_an_activity(ctx)
+    with pytest.raises(ServiceError, match="Invalid token"):
+        tasks.send_task_success(ctx, {"taskToken": "", "output": "1"})
+    with pytest.raises(ServiceError, match="does not exist"):
+        tasks.send_task_success(ctx, {"taskToken": token + "x", "output": "1"})
+    loops.run_until_idle()
+    assert executions.describe_execution(ctx, {"executionArn": arn})["status"] == "RUNNING"
+    assert _history(ctx, arn)[-1] == "ActivityStarted"
 
 
 def test_a_commit_that_fails_after_a_follow_on_decision_leaves_no_trace(
