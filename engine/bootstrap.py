@@ -35,3 +35,5 @@ def reset(ctx: ServiceContext) -> None:
     ctx.definition_cache.clear()
     ctx.revision_cache.clear()
     ctx.machine_cache.clear()
+    ctx.queue_cache.clear()
+    ctx.queue_expiry.clear()

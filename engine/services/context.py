@@ -57,6 +57,10 @@ class ServiceContext:
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     # State machine rows StartExecution has read lately: arn -> (monotonic time, row).
     machine_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # Queue rows lately read: (account, name) -> (monotonic time, row) (queues.common).
+    queue_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # When this node last deleted each standard queue's expired messages (queues.messages).
+    queue_expiry: dict[int, float] = field(default_factory=dict)
 
     @property
     def account(self) -> str:

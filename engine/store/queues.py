@@ -140,12 +140,19 @@ class QueueRepository:
         )
         return int(result.rowcount or 0)
 
-    def visible(self, queue_id: int, now: float, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` visible messages of a standard queue, oldest first, claimed for
-        this transaction (rows other receivers hold are skipped on PostgreSQL)."""
+    def visible(
+        self, queue_id: int, now: float, limit: int, sent_after: float
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` visible messages of a standard queue sent after ``sent_after`` (the
+        rest are past their retention), oldest first, claimed for this transaction (rows
+        other receivers hold are skipped on PostgreSQL)."""
         query = (
             select(queue_messages)
-            .where(queue_messages.c.queue_id == queue_id, queue_messages.c.visible_at <= now)
+            .where(
+                queue_messages.c.queue_id == queue_id,
+                queue_messages.c.visible_at <= now,
+                queue_messages.c.sent_at > sent_after,
+            )
             .order_by(queue_messages.c.id)
             .limit(limit)
         )

@@ -12,6 +12,7 @@ from engine.services.context import ServiceContext
 from engine.services.queues import attributes as attrs
 from engine.services.queues.common import (
     Caller,
+    changed_queue,
     int_param,
     load_queue,
     lock_queue,
@@ -69,6 +70,7 @@ def create_queue(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> d
                     "You must wait 60 seconds after deleting a queue before you can create "
                     "another queue with the same name."
                 )
+            changed_queue(ctx, tx, existing)
             tx.queues.drop(existing["id"])
         dlq_arn = _check_redrive(tx, arn, fifo, given)
         row = tx.queues.insert(
@@ -200,6 +202,7 @@ def delete_queue(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> d
 
     def work(tx: Any) -> dict[str, Any]:
         queue = lock_queue(ctx, tx, body.get("QueueUrl"))
+        changed_queue(ctx, tx, queue)
         tx.queues.mark_deleted(queue["id"], now)
         return {}
 
@@ -263,6 +266,7 @@ def set_queue_attributes(
         values: dict[str, Any] = {"attributes": json.dumps(current), "modified_at": now}
         if "RedrivePolicy" in given:
             values["dlq_arn"] = _check_redrive(tx, queue["arn"], bool(queue["fifo"]), given)
+        changed_queue(ctx, tx, queue)
         tx.queues.update(queue["id"], **values)
         return {}
 
@@ -280,6 +284,7 @@ def purge_queue(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> di
                 f"Only one PurgeQueue operation on {queue['name']} is allowed every 60 seconds."
             )
         tx.queues.purge(queue["id"])
+        changed_queue(ctx, tx, queue)
         tx.queues.update(queue["id"], purged_at=now)
         return {}
 
@@ -296,6 +301,7 @@ def tag_queue(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> dict
         queue = lock_queue(ctx, tx, body.get("QueueUrl"))
         tags = {**json.loads(queue["tags"]), **new}
         _check_tags(tags)
+        changed_queue(ctx, tx, queue)
         tx.queues.update(queue["id"], tags=json.dumps(tags))
         return {}
 
@@ -311,6 +317,7 @@ def untag_queue(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -> di
     def work(tx: Any) -> dict[str, Any]:
         queue = lock_queue(ctx, tx, body.get("QueueUrl"))
         tags = {k: v for k, v in json.loads(queue["tags"]).items() if k not in keys}
+        changed_queue(ctx, tx, queue)
         tx.queues.update(queue["id"], tags=json.dumps(tags))
         return {}
 
