@@ -351,6 +351,19 @@ def test_retention(sqs: Any, ctx: Any) -> None:
     assert [m["Body"] for m in receive(sqs, url, MaxNumberOfMessages=10)] == ["new"]
 
 
+def test_a_receive_never_returns_a_message_past_retention(sqs: Any, ctx: Any) -> None:
+    # Receives delete expired messages only now and then; in between they must still skip them.
+    url = sqs.create_queue(QueueName="lapse", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=url, MessageBody="brief")
+    ctx.clock.advance(59.8)
+    assert [m["Body"] for m in receive(sqs, url, VisibilityTimeout=0)] == ["brief"]
+    ctx.clock.advance(0.4)  # past retention, a moment after the last receive
+    assert receive(sqs, url, VisibilityTimeout=0) == []
+    assert counts(sqs, url) == (0, 0, 0)
+
+
 def test_batches(sqs: Any) -> None:
     url = sqs.create_queue(QueueName="batch", Attributes={"MaximumMessageSize": "2048"})["QueueUrl"]
     with pytest.raises(sqs.exceptions.EmptyBatchRequest):
