@@ -245,6 +245,11 @@ def evaluate_intrinsic(text: str, data: Any, ctx: EvalContext) -> Any:
     return _evaluate(call, data, ctx)
 
 
+def evaluate_call(call: Call, data: Any, ctx: EvalContext) -> Any:
+    """Evaluate an already parsed call (``parse_intrinsic``)."""
+    return _evaluate(call, data, ctx)
+
+
 def _evaluate(node: Node, data: Any, ctx: EvalContext) -> Any:
     if isinstance(node, Literal):
         return node.value
@@ -362,35 +367,44 @@ def _format(args: list[Any], call: Call) -> str:
     first = call.args[0]
     # A literal template keeps its escapes (\{ is a brace, not a placeholder); a template read
     # from a path is taken as it is.
-    source = first.raw if isinstance(first, Literal) and first.raw is not None else template
-    pieces: list[str] = []
+    literal = isinstance(first, Literal) and first.raw is not None
+    parts = _format_parts(first.raw if literal else template, literal)  # type: ignore[union-attr]
+    given = len(args) - 1
+    placeholders = parts.count(None)
+    if placeholders != given:
+        if placeholders > given:
+            raise IntrinsicArgumentError(
+                f"the format string has more placeholders than the {given} value(s) given"
+            )
+        raise IntrinsicArgumentError(
+            f"the format string has {placeholders} placeholder(s) but {given} value(s) were given"
+        )
     values = iter(args[1:])
-    used = 0
+    return "".join(format_value(next(values)) if part is None else part for part in parts)
+
+
+@lru_cache(maxsize=1024)
+def _format_parts(source: str, unescape: bool) -> tuple[str | None, ...]:
+    """A States.Format template split once into its text and its ``{}`` placeholders (None);
+    ``unescape``: a literal's ``\\x`` stands for ``x``."""
+    parts: list[str | None] = []
+    text: list[str] = []
     index = 0
     while index < len(source):
         char = source[index]
-        if char == "\\" and isinstance(first, Literal) and index + 1 < len(source):
-            pieces.append(source[index + 1])
+        if char == "\\" and unescape and index + 1 < len(source):
+            text.append(source[index + 1])
             index += 2
             continue
         if source.startswith("{}", index):
-            value = next(values, _NO_VALUE)
-            if value is _NO_VALUE:
-                raise IntrinsicArgumentError(
-                    f"the format string has more placeholders than the {len(args) - 1} "
-                    f"value(s) given"
-                )
-            pieces.append(format_value(value))
-            used += 1
+            parts.extend(("".join(text), None))
+            text = []
             index += 2
             continue
-        pieces.append(char)
+        text.append(char)
         index += 1
-    if used != len(args) - 1:
-        raise IntrinsicArgumentError(
-            f"the format string has {used} placeholder(s) but {len(args) - 1} value(s) were given"
-        )
-    return "".join(pieces)
+    parts.append("".join(text))
+    return tuple(parts)
 
 
 _NO_VALUE = object()

@@ -136,16 +136,62 @@ def evaluate_payload(template: Any, data: Any, ctx: EvalContext, field: str = "P
     ("specified for the field 'x.$'"), so it only travels down for callers' symmetry.
     """
     if type(template) is dict:
+        plan = _PLANS.get(id(template))
+        if plan is None or plan[0] is not template:
+            plan = (template, _plan(template))
+            if len(_PLANS) >= _PLAN_CACHE_SIZE:
+                _PLANS.clear()
+            _PLANS[id(template)] = plan
         out: dict[str, Any] = {}
-        for key, value in template.items():
-            if key.endswith(".$"):
-                out[key[:-2]] = _dynamic_value(key, value, data, ctx)
+        for key, kind, arg in plan[1]:
+            if kind is _PATH:
+                expression, compiled, source = arg
+                root = _root_value(compiled, data, ctx)
+                if root is not MISSING and (compiled.steps or compiled.filter_expr is not None):
+                    root = find(compiled, root)
+                if root is MISSING:
+                    raise path_not_found(expression, data, ctx, source)
+                out[key] = root
+            elif kind is _CALL:
+                out[key] = intrinsics.evaluate_call(arg, data, ctx)
+            elif kind is _NESTED:
+                out[key] = evaluate_payload(arg, data, ctx, field)
+            elif kind is _STATIC:
+                out[key] = arg
             else:
-                out[key] = evaluate_payload(value, data, ctx, field)
+                out[key] = _dynamic_value(arg[0], arg[1], data, ctx)
         return out
     if type(template) is list:
         return [evaluate_payload(item, data, ctx, field) for item in template]
     return template
+
+
+# A template is read once into a plan of its entries -- what each key is (a compiled path, a
+# parsed intrinsic call, a nested template, a constant) -- instead of classifying and looking
+# up every key's expression on every evaluation. Plans are keyed by the template object (the
+# definition's own dict, which the plan keeps alive so that its id cannot be reused).
+_PATH, _CALL, _NESTED, _STATIC, _CHECKED = "path", "call", "nested", "static", "checked"
+_PLAN_CACHE_SIZE = 4096
+_PLANS: dict[int, tuple[dict[str, Any], list[tuple[str, str, Any]]]] = {}
+
+
+def _plan(template: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    entries: list[tuple[str, str, Any]] = []
+    for key, value in template.items():
+        if not key.endswith(".$"):
+            nested = type(value) is dict or type(value) is list
+            entries.append((key, _NESTED if nested else _STATIC, value))
+            continue
+        entry: tuple[str, str, Any] = (key[:-2], _CHECKED, (key, value))
+        try:
+            if isinstance(value, str) and intrinsics.is_intrinsic(value):
+                entry = (key[:-2], _CALL, intrinsics.parse_intrinsic(value))
+            elif isinstance(value, str):
+                entry = (key[:-2], _PATH, (value, compile_path(value), key))
+        except (intrinsics.IntrinsicSyntaxError, PathSyntaxError):
+            pass  # evaluated the long way, which raises the error each time, as before
+        entries.append(entry)
+    return entries
 
 
 def _dynamic_value(key: str, expression: Any, data: Any, ctx: EvalContext) -> Any:

@@ -14,11 +14,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from engine.asl.fibers import Request
 from engine.asl.interpreter import ExecutionInfo, Interpreter
-from engine.history.events import HistoryEvent
+from engine.history.events import EventFields, HistoryEvent
 
 
 class ReplayMismatch(Exception):
@@ -51,7 +51,8 @@ class EventClock:
 class Decision:
     """What one decision adds: new events, new requests, and the execution's status."""
 
-    events: list[HistoryEvent]
+    # The interpreter's own events (HistoryEvent's fields), written as they are.
+    events: list[EventFields]
     requests: list[Request]
     status: str
     output: Any = None
@@ -100,14 +101,12 @@ def decide(
     for resolution in new_resolutions:
         interpreter.resolve(resolution.request_seq, resolution.value)
     live.applied += len(new_resolutions)
-    new = interpreter.events[recorded_count:]
+    # A fresh list of the interpreter's own events, never changed once emitted: no copies.
+    new = cast(list[EventFields], interpreter.events[recorded_count:])
     requests = [r for r in interpreter.scheduler.issued if r.seq > known_request_seq]
     pending = set(interpreter.scheduler.pending)
     return Decision(
-        events=[
-            HistoryEvent(e.id, e.previous_event_id, e.type, e.timestamp, e.details, e.meta)
-            for e in new
-        ],
+        events=new,
         requests=[r for r in requests if r.seq in pending],
         status=interpreter.status,
         output=interpreter.output,

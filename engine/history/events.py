@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 # Event types whose details field is not simply lowerCamel(type) + "EventDetails".
 _STATE_ENTERED = re.compile(r"^[A-Za-z]+StateEntered$")
@@ -39,6 +39,17 @@ def details_key(event_type: str) -> str | None:
     if _STATE_EXITED.match(event_type):
         return "stateExitedEventDetails"
     return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+class EventFields(Protocol):
+    """What a stored event needs: a HistoryEvent, or the interpreter's own emitted event."""
+
+    id: int
+    previous_event_id: int
+    type: str
+    timestamp: float
+    details: dict[str, Any] | None
+    meta: dict[str, Any] | None
 
 
 @dataclass(slots=True)

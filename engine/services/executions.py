@@ -14,7 +14,7 @@ from engine.errors import (
     ServiceError,
     ValidationError,
 )
-from engine.history.events import TERMINAL_TYPES, HistoryEvent
+from engine.history.events import TERMINAL_TYPES, EventFields, HistoryEvent
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
@@ -163,7 +163,7 @@ def sync_result(ctx: ServiceContext, arn: str) -> dict[str, Any] | None:
     return out
 
 
-def event_row(event: HistoryEvent) -> dict[str, Any]:
+def event_row(event: EventFields) -> dict[str, Any]:
     """A history event as a ``history_events`` row."""
     return {
         "event_id": event.id,

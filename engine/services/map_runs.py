@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import NotFound, ValidationError
-from engine.history.events import HistoryEvent
+from engine.history.events import EventFields
 from engine.services import resolutions
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
@@ -18,7 +18,7 @@ class MapRunDoesNotExist(NotFound):
     code = "ResourceNotFound"
 
 
-def project(tx: Any, execution: dict[str, Any], events: list[HistoryEvent]) -> None:
+def project(tx: Any, execution: dict[str, Any], events: list[EventFields]) -> None:
     """Keep Map Run records in step with the MapRun* events a decision commits."""
     for event in events:
         meta = event.meta

@@ -193,6 +193,25 @@ def test_payload_does_not_mutate_template_or_data() -> None:
     assert template == before_t and DOC == before_d
 
 
+def test_a_template_read_once_evaluates_afresh_each_time() -> None:
+    # Templates are planned once per template object; each evaluation still reads its own
+    # data, and a bad entry still fails every time it is evaluated.
+    template = {"v.$": "$.x", "s.$": "States.Format('<{}>', $.x)", "k": 1}
+    assert paths.evaluate_payload(template, {"x": 1}, make_ctx()) == {"v": 1, "s": "<1>", "k": 1}
+    assert paths.evaluate_payload(template, {"x": 2}, make_ctx()) == {"v": 2, "s": "<2>", "k": 1}
+    same_text = {"v.$": "$.y"}
+    other = {"v.$": "$.x"}
+    assert paths.evaluate_payload(other, {"x": 3, "y": 4}, make_ctx()) == {"v": 3}
+    assert paths.evaluate_payload(same_text, {"x": 3, "y": 4}, make_ctx()) == {"v": 4}
+    bad = {"p.$": "$..[", "n.$": 5, "f.$": "States.Format("}
+    for _ in range(2):
+        for key in bad:
+            with pytest.raises(StatesError):
+                paths.evaluate_payload({key: bad[key]}, {}, make_ctx())
+        with pytest.raises(StatesError, match="field 'v.\\$'"):
+            paths.evaluate_payload(template, {}, make_ctx())
+
+
 # --- Input / Result / Output paths ------------------------------------------------------------
 
 
