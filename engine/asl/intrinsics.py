@@ -242,15 +242,11 @@ def evaluate_intrinsic(text: str, data: Any, ctx: EvalContext) -> Any:
         call = parse_intrinsic(text)
     except IntrinsicSyntaxError as exc:
         raise _failure(ctx, text, str(exc)) from None
-    return _evaluate(call, data, ctx)
+    return evaluate_call(call, data, ctx)
 
 
-def evaluate_call(call: Call, data: Any, ctx: EvalContext) -> Any:
-    """Evaluate an already parsed call (``parse_intrinsic``)."""
-    return _evaluate(call, data, ctx)
-
-
-def _evaluate(node: Node, data: Any, ctx: EvalContext) -> Any:
+def evaluate_call(node: Node, data: Any, ctx: EvalContext) -> Any:
+    """Evaluate an already parsed call (``parse_intrinsic``) or one of its arguments."""
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, PathArg):
@@ -259,7 +255,7 @@ def _evaluate(node: Node, data: Any, ctx: EvalContext) -> Any:
     if problem:
         raise _failure(ctx, node.text, problem)
     function = REGISTRY[node.name][0]
-    args = [_evaluate(arg, data, ctx) for arg in node.args]
+    args = [evaluate_call(arg, data, ctx) for arg in node.args]
     try:
         return function(args, node)
     except IntrinsicArgumentError as exc:
@@ -367,8 +363,8 @@ def _format(args: list[Any], call: Call) -> str:
     first = call.args[0]
     # A literal template keeps its escapes (\{ is a brace, not a placeholder); a template read
     # from a path is taken as it is.
-    literal = isinstance(first, Literal) and first.raw is not None
-    parts = _format_parts(first.raw if literal else template, literal)  # type: ignore[union-attr]
+    raw = first.raw if isinstance(first, Literal) else None
+    parts = _format_parts(template if raw is None else raw, raw is not None)
     given = len(args) - 1
     placeholders = parts.count(None)
     if placeholders != given:
@@ -405,9 +401,6 @@ def _format_parts(source: str, unescape: bool) -> tuple[str | None, ...]:
         index += 1
     parts.append("".join(text))
     return tuple(parts)
-
-
-_NO_VALUE = object()
 
 
 def format_value(value: Any) -> str:

@@ -83,11 +83,12 @@ def lookup(path: str, data: Any, ctx: EvalContext) -> Any:
 
     An indefinite path (wildcards, ``..``, slices, filters) always yields a list.
     """
-    compiled = _compile(path, ctx)
+    return _select(_compile(path, ctx), data, ctx)
+
+
+def _select(compiled: CompiledPath, data: Any, ctx: EvalContext) -> Any:
     root = _root_value(compiled, data, ctx)
-    if root is MISSING:
-        return MISSING
-    if not compiled.steps and compiled.filter_expr is None:
+    if root is MISSING or (not compiled.steps and compiled.filter_expr is None):
         return root
     return find(compiled, root)
 
@@ -146,12 +147,10 @@ def evaluate_payload(template: Any, data: Any, ctx: EvalContext, field: str = "P
         for key, kind, arg in plan[1]:
             if kind is _PATH:
                 expression, compiled, source = arg
-                root = _root_value(compiled, data, ctx)
-                if root is not MISSING and (compiled.steps or compiled.filter_expr is not None):
-                    root = find(compiled, root)
-                if root is MISSING:
+                value = _select(compiled, data, ctx)
+                if value is MISSING:
                     raise path_not_found(expression, data, ctx, source)
-                out[key] = root
+                out[key] = value
             elif kind is _CALL:
                 out[key] = intrinsics.evaluate_call(arg, data, ctx)
             elif kind is _NESTED:

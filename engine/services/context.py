@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,39 @@ class Waker:
 
 
 @dataclass
+class RecentRows:
+    """Rows read lately, kept for ``ttl`` seconds (monotonic time): a node reuses a row it
+    reads on every call of a verb (a state machine for StartExecution, a queue for SQS). This
+    node's own changes ``forget`` the row; another node's are seen within ``ttl``. Dict reads
+    and writes are atomic under the GIL, so threads share it without a lock."""
+
+    ttl: float = 1.0
+    capacity: int = 1024
+    rows: dict[Any, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        """The row kept for ``key`` if it is fresh enough."""
+        hit = self.rows.get(key)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: Any, row: dict[str, Any]) -> None:
+        """Keep ``row`` (all rows go once ``capacity`` is reached)."""
+        if len(self.rows) >= self.capacity:
+            self.rows.clear()
+        self.rows[key] = (time.monotonic(), row)
+
+    def forget(self, key: Any) -> None:
+        """Drop ``key``'s row (it changed here)."""
+        self.rows.pop(key, None)
+
+    def clear(self) -> None:
+        """Drop every row."""
+        self.rows.clear()
+
+
+@dataclass
 class ServiceContext:
     """The engine as use cases see it."""
 
@@ -55,10 +89,10 @@ class ServiceContext:
     decide_answer: Callable[[Callable[[Any], int]], None] | None = None
     definition_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
     revision_cache: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
-    # State machine rows StartExecution has read lately: arn -> (monotonic time, row).
-    machine_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
-    # Queue rows lately read: (account, name) -> (monotonic time, row) (queues.common).
-    queue_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # State machine rows StartExecution has read lately, by ARN (state_machines).
+    machine_cache: RecentRows = field(default_factory=RecentRows)
+    # Queue rows lately read, by (account, name) (queues.common).
+    queue_cache: RecentRows = field(default_factory=RecentRows)
     # When this node last deleted each standard queue's expired messages (queues.messages).
     queue_expiry: dict[int, float] = field(default_factory=dict)
 

@@ -98,15 +98,14 @@ def decide_answer(ctx: ServiceContext, owner: str, record: Any) -> None:
     the decider takes it: the caller's answer is never lost to a failed decision."""
     cache = _cache(ctx)
     now = ctx.clock.now()
-    seen: dict[str, Any] = {}
+    deciding: list[int] = []  # the execution this attempt went on to decide, if any
 
     def work(tx: Any) -> tuple[list[_Pending], list[list[str] | None]] | None:
-        seen.clear()
+        deciding.clear()
         execution_id = record(tx)
-        seen["id"] = execution_id
         if not cache.holds(execution_id):
             return None
-        seen["deciding"] = True
+        deciding.append(execution_id)
         rows = tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, 1, execution_id)
         if not rows:
             return None
@@ -116,10 +115,10 @@ def decide_answer(ctx: ServiceContext, owner: str, record: Any) -> None:
     try:
         decided = ctx.store.run(work)
     except Exception:
-        if not seen.get("deciding"):
+        if not deciding:
             raise  # the answer itself was refused (or could not be written)
-        log.exception("deciding execution %s with its answer failed", seen["id"])
-        cache.drop(seen["id"])
+        log.exception("deciding execution %s with its answer failed", deciding[0])
+        cache.drop(deciding[0])
         ctx.store.run(record)
         decided = None
     if decided is None:
@@ -173,11 +172,7 @@ def _load(
         if live is not None and live.applied == row["applied_count"]:
             stored = []
             if row["resolution_count"] > live.applied:
-                # Answers this transaction wrote itself need not be read back.
-                written = tx.runtime.written_after(execution_id, live.applied)
-                if written is None or len(written) != row["resolution_count"] - live.applied:
-                    written = tx.runtime.resolutions(execution_id, live.applied)
-                stored = written
+                stored = tx.runtime.unapplied(execution_id, live.applied)
             out.append((row, live, None, stored))
             continue
         revision = _revision(ctx, tx, row["revision_id"])
@@ -288,9 +283,7 @@ def _follow(tx: Any, item: _Pending, events: list[dict[str, Any]]) -> list[str]:
     for _ in range(FOLLOW_LIMIT):
         if step.status != "RUNNING" or not any(r.kind == "task" for r in step.requests):
             return keys
-        stored = tx.runtime.written_after(row["id"], live.applied)
-        if stored is None:
-            stored = tx.runtime.resolutions(row["id"], live.applied)
+        stored = tx.runtime.unapplied(row["id"], live.applied)
         if not stored:
             return keys
         merged = item.decision

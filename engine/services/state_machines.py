@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -117,23 +116,15 @@ def create_state_machine(
 
 # StartExecution needs the state machine's row on every call, and the row changes only through
 # UpdateStateMachine and DeleteStateMachine, which drop it from this node's cache at once. Another
-# node's change is seen within MACHINE_TTL_SECONDS: AWS documents the same for UpdateStateMachine
+# node's change is seen within a second (RecentRows): AWS documents the same for UpdateStateMachine
 # ("executions started immediately after calling UpdateStateMachine may use the previous state
 # machine definition and roleArn").
-MACHINE_TTL_SECONDS = 1.0
-_MACHINE_CACHE_SIZE = 1024
-
-
 def machine_for_start(ctx: ServiceContext, tx: Any, arn: str) -> dict[str, Any]:
     """The state machine row a new execution runs on (cached briefly, see above)."""
-    now = time.monotonic()
-    hit = ctx.machine_cache.get(arn)
-    if hit is not None and now - hit[0] < MACHINE_TTL_SECONDS:
-        return hit[1]
-    row = get_state_machine(tx, arn)
-    if len(ctx.machine_cache) >= _MACHINE_CACHE_SIZE:
-        ctx.machine_cache.clear()
-    ctx.machine_cache[arn] = (now, row)
+    row = ctx.machine_cache.get(arn)
+    if row is None:
+        row = get_state_machine(tx, arn)
+        ctx.machine_cache.put(arn, row)
     return row
 
 
@@ -213,7 +204,7 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         return {"updateDate": now, "revisionId": revision_uuid}
 
     result = ctx.store.run(work)
-    ctx.machine_cache.pop(arn, None)
+    ctx.machine_cache.forget(arn)
     return result
 
 
@@ -228,7 +219,7 @@ def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         return {}
 
     result = ctx.store.run(work)
-    ctx.machine_cache.pop(arn, None)
+    ctx.machine_cache.forget(arn)
     return result
 
 

@@ -239,7 +239,7 @@ class RuntimeRepository:
     ) -> bool:
         """Append resolutions (request_seq, value) in order with one update and one insert;
         False if the execution no longer runs. This transaction remembers what it wrote
-        (``written``), so a decision in it need not read its own answers back."""
+        (``written``), so a decision in it need not read its own answers back (``unapplied``)."""
         row = self.conn.execute(
             update(executions)
             .where(executions.c.id == execution_id, executions.c.status == "RUNNING")
@@ -263,14 +263,14 @@ class RuntimeRepository:
         self.written.setdefault(execution_id, []).extend(rows)
         return True
 
-    def written_after(self, execution_id: int, applied: int) -> list[dict[str, Any]] | None:
-        """The resolutions after ``applied`` if this transaction wrote all of them (their
-        numbers follow ``applied`` without a gap, and the row is locked by this transaction
-        since, so nobody appended after them); None when they must be read."""
+    def unapplied(self, execution_id: int, applied: int) -> list[dict[str, Any]]:
+        """The resolutions after ``applied``, in order. Those this transaction wrote itself are
+        not read back when they are all of them: their numbers follow ``applied`` without a
+        gap, and the row is locked by this transaction since, so nobody appended after them."""
         rows = [r for r in self.written.get(execution_id, ()) if r["seq"] > applied]
-        if not rows or rows[0]["seq"] != applied + 1:
-            return None
-        return rows
+        if rows and rows[0]["seq"] == applied + 1:
+            return rows
+        return self.resolutions(execution_id, applied)
 
     def end_with(self, execution_id: int, request_seq: int, value: str | None, now: float) -> None:
         """Record the answer that ended an execution outside a decision (an abort), once its

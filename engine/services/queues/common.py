@@ -3,7 +3,6 @@ its URL, integer parameters, and the long-poll key a send notifies."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -45,39 +44,30 @@ def parse_queue_url(url: Any) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-# Every queue operation reads its queue's row; the rows are kept for QUEUE_TTL_SECONDS, so a
+# Every queue operation reads its queue's row; rows are kept for a second (RecentRows), so a
 # send, receive or delete costs one statement less. This node's own changes (attributes, tags,
-# purge, deletion) drop the row at once; another node's are seen within the TTL. AWS documents
-# far longer for its queues: attribute changes "can take up to 60 seconds" to apply.
-QUEUE_TTL_SECONDS = 1.0
-_QUEUE_CACHE_SIZE = 1024
-
-
+# purge, deletion) drop the row at once; another node's are seen within the second. AWS
+# documents far longer for its queues: attribute changes "can take up to 60 seconds" to apply.
 def load_queue(ctx: ServiceContext, tx: Any, url: Any) -> dict[str, Any]:
     """The live queue a URL names (QueueDoesNotExist otherwise); cached briefly (above)."""
     account, name = parse_queue_url(url)
     if account != ctx.account:
         raise QueueDoesNotExist("The specified queue does not exist.")
-    key = (account, name)
-    now = time.monotonic()
-    hit = ctx.queue_cache.get(key)
-    if hit is not None and now - hit[0] < QUEUE_TTL_SECONDS:
-        return dict(hit[1])
-    queue = tx.queues.get(account, name)
+    queue = ctx.queue_cache.get((account, name))
     if queue is None:
-        raise QueueDoesNotExist("The specified queue does not exist.")
-    if len(ctx.queue_cache) >= _QUEUE_CACHE_SIZE:
-        ctx.queue_cache.clear()
-    ctx.queue_cache[key] = (now, dict(queue))
-    return queue
+        queue = tx.queues.get(account, name)
+        if queue is None:
+            raise QueueDoesNotExist("The specified queue does not exist.")
+        ctx.queue_cache.put((account, name), queue)
+    return dict(queue)
 
 
 def changed_queue(ctx: ServiceContext, tx: Any, queue: dict[str, Any]) -> None:
     """This transaction changes (or deletes) ``queue``'s row: forget the cached copy now and
     again once it commits (a reader may have cached the old row in between)."""
     key = (queue["account"], queue["name"])
-    ctx.queue_cache.pop(key, None)
-    tx.on_commit.append(lambda: ctx.queue_cache.pop(key, None))
+    ctx.queue_cache.forget(key)
+    tx.on_commit.append(lambda: ctx.queue_cache.forget(key))
 
 
 def lock_queue(ctx: ServiceContext, tx: Any, url: Any) -> dict[str, Any]:
