@@ -5,7 +5,7 @@ replacing a consumer killed every second costs a fork, not a new interpreter.
 
 Each consumer runs THREADS threads that receive up to 10 messages, then delete them in one
 batch. Every receive and every acknowledged delete is appended to LOG as one line
-(``R|D pid time message-id body``) with a single ``write`` on an O_APPEND descriptor, so lines
+(``R|D pid time message-id body``; a receive adds when it was asked for) with a single ``write`` on an O_APPEND descriptor, so lines
 of concurrent threads and processes never interleave and a SIGKILL loses at most what was not
 yet written.
 """
@@ -29,6 +29,7 @@ def consume(endpoint: str, url: str, log_fd: int) -> None:
     pid = os.getpid()
     while True:
         try:
+            asked = time.time()
             messages = client.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
             ).get("Messages", [])
@@ -38,7 +39,8 @@ def consume(endpoint: str, url: str, log_fd: int) -> None:
             os.write(
                 log_fd,
                 "".join(
-                    f"R {pid} {now:.6f} {m['MessageId']} {m['Body']}\n" for m in messages
+                    f"R {pid} {now:.6f} {m['MessageId']} {m['Body']} {asked:.6f}\n"
+                    for m in messages
                 ).encode(),
             )
             result = client.delete_message_batch(
