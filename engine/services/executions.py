@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from engine import codec
@@ -62,8 +63,21 @@ def start_execution(
     """StartExecution: writes the execution, its ExecutionStarted event and the runnable mark
     in one transaction; idempotent for a running execution with the same name and input.
     ``sync`` (StartSyncExecution) requires an Express state machine."""
-    import uuid
+    # Concurrent starts share one commit (group commit); each answers only after it.
+    result = ctx.store.run_grouped(_start_work(ctx, request, sync))
+    ctx.waker.wake()
+    return result
 
+
+async def start_execution_async(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """StartExecution from the event loop: checked there, written by the group-commit thread."""
+    result = await ctx.store.submit_grouped(_start_work(ctx, request, False))
+    ctx.waker.wake()
+    return result
+
+
+def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any:
+    """Check a start request; the unit of work that writes it."""
     sm_arn = request.get("stateMachineArn")
     if sm_arn is None:
         raise ValidationError(
@@ -76,6 +90,7 @@ def start_execution(
     input_text: str = request["input"] if request.get("input") is not None else "{}"
     value = parse_input(input_text)
     now = ctx.clock.now()
+    trace_header = request.get("traceHeader")
 
     def work(tx: Any) -> dict[str, Any]:
         machine = machine_for_start(ctx, tx, sm_arn)
@@ -84,7 +99,6 @@ def start_execution(
                 "This operation is not supported by this type of state machine"
             )
         arn = arns.execution_arn(sm_arn, name, express=machine["type"] == "EXPRESS")
-        trace_header = request.get("traceHeader")
         if insert_execution(tx, machine, arn, name, input_text, value, now, trace_header):
             return {"executionArn": arn, "startDate": now}
         existing = tx.executions.get(arn)
@@ -92,10 +106,7 @@ def start_execution(
             return {"executionArn": arn, "startDate": existing["start_date"]}
         raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
 
-    # Concurrent starts share one commit (group commit); each answers only after it.
-    result = ctx.store.run_grouped(work)
-    ctx.waker.wake()
-    return result
+    return work
 
 
 def insert_execution(

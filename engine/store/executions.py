@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from engine.store.tables import executions, history_events
 
 # Built once: constructing statements costs more than running them on the decider's hot path.
 
 _EVENT_COLUMNS = [c.name for c in history_events.columns]
+_MARKERS = {"sqlite": ":{}", "postgresql": "%({})s"}
 _RAW_INSERT_EVENTS = {
     dialect: f"INSERT INTO history_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
     f"({', '.join(marker.format(c) for c in _EVENT_COLUMNS)})"
     # Named parameters in each driver's own style (sqlite3: ":name", psycopg: "%(name)s").
-    for dialect, marker in (("sqlite", ":{}"), ("postgresql", "%({})s"))
+    for dialect, marker in _MARKERS.items()
 }
 # PostgreSQL takes many rows fastest through COPY: one stream instead of a pipelined INSERT
 # per row, whose per-row round through the driver was a fifth of the server under chain.
@@ -24,14 +26,27 @@ _COPY_EVENTS = f"COPY history_events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
 _COPY_FROM_ROWS = 8
 _GET_BY_ARN = select(executions).where(executions.c.arn == bindparam("arn"))
 _GET_BY_ID = select(executions).where(executions.c.id == bindparam("id"))
-# INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement, and
-# no row back when the name is taken (StartExecution then reads the existing one).
-_INSERT_NEW = {
-    name: dialect.insert(executions)
-    .on_conflict_do_nothing(index_elements=[executions.c.arn])
-    .returning(executions.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+# Column defaults the table declares on the Python side, for inserts that bypass SQLAlchemy.
+_EXECUTION_DEFAULTS = {
+    c.name: c.default.arg
+    for c in executions.columns
+    if isinstance(c.default, ScalarElementColumnDefault)
 }
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_new_sql(dialect: str, columns: tuple[str, ...]) -> str:
+    """INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement,
+    and no row back when the name is taken (StartExecution then reads the existing one). The
+    driver gets it as text: SQLAlchemy's compiled-statement path was two thirds of the cost of
+    a start's writes (bench/PROFILES.md)."""
+    marker = _MARKERS[dialect]
+    return (
+        f"INSERT INTO executions ({', '.join(columns)}) VALUES "
+        f"({', '.join(marker.format(c) for c in columns)}) "
+        "ON CONFLICT (arn) DO NOTHING RETURNING id"
+    )
+
 
 _SUMMARY_COLUMNS = (
     executions.c.id,
@@ -54,8 +69,9 @@ class ExecutionRepository:
 
     def insert_new(self, row: dict[str, Any]) -> int | None:
         """Insert an execution unless its ARN exists; returns the new id, or None."""
-        result = self.conn.execute(_INSERT_NEW[self.conn.dialect.name], row)
-        new_id = result.scalar()
+        values = {**_EXECUTION_DEFAULTS, **row}
+        sql = _insert_new_sql(self.conn.dialect.name, tuple(values))
+        new_id = self.conn.exec_driver_sql(sql, values).scalar()
         return None if new_id is None else int(new_id)
 
     def get(self, arn: str) -> dict[str, Any] | None:

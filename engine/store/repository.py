@@ -18,11 +18,16 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from engine.store import tables
 from engine.store.database import make_engine
 from engine.store.executions import ExecutionRepository
+from engine.store.group_commit import GroupCommit
 from engine.store.map_runs import MapRunRepository
 from engine.store.queues import QueueRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
 from engine.store.tasks import TaskRepository
+
+# Group-commit writer threads on PostgreSQL: four kept its starts/s rising with client threads
+# (bench/PROFILES.md); SQLite has one writer at a time, so one thread.
+POSTGRES_GROUP_WRITERS = 4
 
 
 class Conflict(Exception):
@@ -56,9 +61,11 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._local_writer: Any = threading.RLock() if self.is_sqlite else nullcontext()
         # Group commits queue on the SQLite writer lock, or on a lock of their own.
-        self._group_lock: Any = self._local_writer if self.is_sqlite else threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Queued] = []
+        self.groups = GroupCommit(
+            self.run,
+            self._local_writer if self.is_sqlite else threading.Lock(),
+            writers=1 if self.is_sqlite else POSTGRES_GROUP_WRITERS,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -114,53 +121,17 @@ class Store:
                 return work(Tx(conn))
 
     def run_grouped(self, work: Any) -> Any:
-        """Like ``run``, but concurrent callers share one commit (group commit).
-
-        Callers wait in line for the group lock (on SQLite, the writer lock they would wait
-        for anyway). Whoever gets it runs every unit of work queued by then in one
-        transaction and commits once; every caller returns only after the commit that holds
-        its work. Should one unit fail, that transaction is rolled back and each unit runs
-        in a transaction of its own, so an error reaches only its own caller and leaves
-        nothing behind. ``work`` may therefore run more than once; only one run commits.
+        """Like ``run``, but concurrent callers share one commit (engine.store.group_commit).
 
         On PostgreSQL, where transactions could run side by side, grouping measured about
         the same starts/s but kept the decider ahead of them: chain's p50 latency fell from
         hundreds of milliseconds (a backlog) to ~33 ms (bench/PROFILES.md).
         """
-        item = _Queued(work)
-        with self._queue_lock:
-            self._queue.append(item)
-        with self._group_lock:
-            if not item.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._commit_group(batch)
-        if item.error is not None:
-            raise item.error
-        return item.result
+        return self.groups.run(work)
 
-    def _commit_group(self, batch: list[_Queued]) -> None:
-        try:
-            if len(batch) > 1:
-                try:
-                    results = self.run(lambda tx: [item.work(tx) for item in batch])
-                except Exception:  # noqa: BLE001 - one unit failed: run each alone (below)
-                    pass
-                else:
-                    for item, result in zip(batch, results, strict=True):
-                        item.result, item.done = result, True
-                    return
-            for item in batch:
-                try:
-                    item.result = self.run(item.work)
-                except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
-                    item.error = exc
-                item.done = True
-        finally:
-            # Interrupted (KeyboardInterrupt, SystemExit): nobody may wait for an answer.
-            for item in batch:
-                if not item.done:
-                    item.error, item.done = RuntimeError("group commit interrupted"), True
+    async def submit_grouped(self, work: Any) -> Any:
+        """``run_grouped`` for a coroutine: the work runs in the group-commit thread."""
+        return await self.groups.submit(work)
 
     def create_schema(self) -> None:
         """Create every table directly (tests); servers use the Alembic migrations."""
@@ -175,18 +146,6 @@ class Store:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
-
-
-class _Queued:
-    """One caller's unit of work waiting for a group commit."""
-
-    __slots__ = ("work", "result", "error", "done")
-
-    def __init__(self, work: Any) -> None:
-        self.work = work
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = False
 
 
 # A locked SQLite database or a dropped PostgreSQL connection is transient: retry the whole

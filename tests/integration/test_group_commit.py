@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -124,3 +125,56 @@ def test_an_unexpected_error_reaches_its_caller(ctx: ServiceContext, size: int) 
     results = _in_threads(size, body)
     assert isinstance(results[0], KeyError)
     assert results[1:] == list(range(1, size))
+
+
+def test_coroutines_share_commits_and_each_gets_its_own_outcome(ctx: ServiceContext) -> None:
+    """StartExecution from the event loop (``start_execution_async``): a unit that fails is
+    reported to its own caller alone; the others are stored and answered."""
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "awaited", "definition": json.dumps(PASS), "roleArn": ROLE}
+    )["stateMachineArn"]
+
+    async def starts() -> list[Any]:
+        requests = [
+            {"stateMachineArn": machine, "name": f"a-{i}", "input": json.dumps({"i": i})}
+            for i in range(12)
+        ]
+        requests[5]["name"] = "a-4"  # a-4 again with other input: ExecutionAlreadyExists
+        return await asyncio.gather(
+            *(executions.start_execution_async(ctx, r) for r in requests),
+            return_exceptions=True,
+        )
+
+    holder = threading.Thread(target=_hold_writer, args=(ctx, 0.2))
+    holder.start()
+    results = asyncio.run(starts())
+    holder.join()
+    assert isinstance(results[5], executions.ExecutionAlreadyExists), results[5]
+    arns = [r["executionArn"] for i, r in enumerate(results) if i != 5]
+    assert [a.rsplit(":", 1)[1] for a in arns] == [f"a-{i}" for i in range(12) if i != 5]
+    for arn in arns:
+        started = executions.get_execution_history(ctx, {"executionArn": arn})["events"][0]
+        assert started["type"] == "ExecutionStarted"
+    listed = executions.list_executions(ctx, {"stateMachineArn": machine})["executions"]
+    assert len(listed) == 11
+
+
+def test_a_refused_start_from_the_event_loop_writes_nothing(ctx: ServiceContext) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing"
+
+    async def start() -> Any:
+        return await executions.start_execution_async(
+            ctx, {"stateMachineArn": missing, "name": "x"}
+        )
+
+    with pytest.raises(state_machines.StateMachineDoesNotExist):
+        asyncio.run(start())
+    # A second event loop (a server restarted in-process, a test client) is answered too.
+    with pytest.raises(state_machines.StateMachineDoesNotExist):
+        asyncio.run(start())
+    assert (
+        ctx.store.read(
+            lambda tx: tx.executions.get(missing.replace("stateMachine", "execution") + ":x")
+        )
+        is None
+    )
