@@ -19,9 +19,9 @@ from xml.sax.saxutils import escape
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api.aws import protocol
+from api.threads import in_thread
 from engine.errors import ServiceError
 from engine.services import tasks
 from engine.services.context import ServiceContext
@@ -67,7 +67,7 @@ async def call(
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise SqsError(f"An invalid action {operation} was encountered.", "InvalidAction")
-    return await run_in_threadpool(handler, ctx, caller, body)
+    return await in_thread(handler, ctx, caller, body)
 
 
 async def _receive(
@@ -77,7 +77,7 @@ async def _receive(
     send in this process, and re-check the database once a second for other nodes' sends.
     A client that hung up (a consumer shutting down) gets nothing more: messages received for
     it would stay invisible for their whole visibility timeout."""
-    queue_id, wait = await run_in_threadpool(messages.receive_wait_seconds, ctx, body)
+    queue_id, wait = await in_thread(messages.receive_wait_seconds, ctx, body)
     hub = tasks.signals(ctx)
     deadline = time.monotonic() + wait
     gone = asyncio.Event()
@@ -91,7 +91,7 @@ async def _receive(
             while True:
                 if gone.is_set():
                     return {}
-                result = await run_in_threadpool(messages.receive_message, ctx, caller, body)
+                result = await in_thread(messages.receive_message, ctx, caller, body)
                 remaining = deadline - time.monotonic()
                 if result.get("Messages") or remaining <= 0:
                     return result

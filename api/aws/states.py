@@ -6,8 +6,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
-
+from api.threads import in_thread
 from engine.errors import ServiceError
 from engine.services import (
     activities,
@@ -106,7 +105,7 @@ async def get_activity_task(ctx: ServiceContext, body: dict[str, Any]) -> dict[s
     key = f"activity:{arn}"
     with signals.listening([key]) as woken:
         while True:
-            task = await run_in_threadpool(tasks.claim_activity_task, ctx, arn, worker)
+            task = await in_thread(tasks.claim_activity_task, ctx, arn, worker)
             if task is not None:
                 return task
             remaining = deadline - time.monotonic()
@@ -125,17 +124,17 @@ SYNC_EXECUTION_SECONDS = 300.0
 
 async def start_sync_execution(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     """StartSyncExecution: start an Express execution and answer when it ends."""
-    started = await run_in_threadpool(executions.start_execution, ctx, body, True)
+    started = await in_thread(executions.start_execution, ctx, body, True)
     arn = started["executionArn"]
     key = f"execution:{arn}"
     deadline = time.monotonic() + SYNC_EXECUTION_SECONDS
     while True:
-        result = await run_in_threadpool(executions.sync_result, ctx, arn)
+        result = await in_thread(executions.sync_result, ctx, arn)
         if result is not None:
             return result
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            await run_in_threadpool(
+            await in_thread(
                 executions.stop_execution,
                 ctx,
                 {"executionArn": arn, "error": "States.Timeout", "cause": "Express limit"},
@@ -145,6 +144,7 @@ async def start_sync_execution(ctx: ServiceContext, body: dict[str, Any]) -> dic
 
 
 ASYNC_OPERATIONS = {
+    "StartExecution": executions.start_execution_async,
     "GetActivityTask": get_activity_task,
     "StartSyncExecution": start_sync_execution,
 }

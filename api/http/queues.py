@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api.aws import sqs
 from api.http.workers import error_response, json_body, problem
+from api.threads import in_thread
 from engine import codec
 from engine.errors import ServiceError
 from engine.services.context import ServiceContext
@@ -64,9 +64,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         return f"/{ctx.account}/{name}"
 
     async def run(request: Request, operation: str, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await run_in_threadpool(
-            OPERATIONS[operation], ctx, caller(request), body
-        )
+        result: dict[str, Any] = await in_thread(OPERATIONS[operation], ctx, caller(request), body)
         return result
 
     def name_of(url: str) -> str:

@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from api.http import schemas
+from api.threads import in_thread
 from engine import codec
 from engine.errors import ServiceError
 from engine.services import executions, state_machines
@@ -125,7 +125,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     default_role = f"arn:aws:iam::{ctx.account}:role/stepwell"
 
     async def call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
-        return await run_in_threadpool(fn, ctx, *args)
+        return await in_thread(fn, ctx, *args)
 
     async def describe_machine(arn: str) -> dict[str, Any]:
         return await call(state_machines.describe_state_machine, {"stateMachineArn": arn})
@@ -154,7 +154,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 "type": body.type,
             }
         )
-        created = await run_in_threadpool(state_machines.create_state_machine, ctx, region, request)
+        created = await in_thread(state_machines.create_state_machine, ctx, region, request)
         arn = created["stateMachineArn"]
         return _json(await describe_machine(arn), 201, f"/v1/state-machines/{quote(arn, ':')}")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
+from api.threads import in_thread
 from engine import codec
 from engine.errors import ServiceError
 from engine.services import tasks
@@ -78,7 +78,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                     if await request.is_disconnected():
                         # Nobody would receive a task claimed now; leave it for a live poll.
                         return Response(status_code=204)
-                    task = await run_in_threadpool(tasks.poll, ctx, worker, activities, functions)
+                    task = await in_thread(tasks.poll, ctx, worker, activities, functions)
                     if task is not None:
                         return Response(orjson.dumps(task), media_type="application/json")
                     remaining = deadline - time.monotonic()
@@ -97,7 +97,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def answer(request: Request, action: Any) -> Response:
         try:
             body = await json_body(request)
-            await run_in_threadpool(action, body)
+            await in_thread(action, body)
         except ServiceError as err:
             return error_response(err)
         return Response(status_code=204)
