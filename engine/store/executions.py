@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from engine.store import driver
 from engine.store.tables import executions, history_events
 
 # Built once: constructing statements costs more than running them on the decider's hot path.
@@ -39,7 +40,7 @@ def _insert_new_sql(dialect: str, columns: tuple[str, ...]) -> str:
     """INSERT ... ON CONFLICT (arn) DO NOTHING RETURNING id: a new execution in one statement,
     and no row back when the name is taken (StartExecution then reads the existing one). The
     driver gets it as text: SQLAlchemy's compiled-statement path was two thirds of the cost of
-    a start's writes (bench/PROFILES.md)."""
+    a start's writes (bench/PROFILES.md); it runs on the driver's cursor (engine.store.driver)."""
     marker = _MARKERS[dialect]
     return (
         f"INSERT INTO executions ({', '.join(columns)}) VALUES "
@@ -71,8 +72,8 @@ class ExecutionRepository:
         """Insert an execution unless its ARN exists; returns the new id, or None."""
         values = {**_EXECUTION_DEFAULTS, **row}
         sql = _insert_new_sql(self.conn.dialect.name, tuple(values))
-        new_id = self.conn.exec_driver_sql(sql, values).scalar()
-        return None if new_id is None else int(new_id)
+        row_back = driver.execute(self.conn, sql, values)
+        return None if row_back is None else int(row_back[0])
 
     def get(self, arn: str) -> dict[str, Any] | None:
         """An execution by ARN."""
@@ -136,13 +137,13 @@ class ExecutionRepository:
         if not rows:
             return
         if self.conn.dialect.name == "postgresql" and len(rows) >= _COPY_FROM_ROWS:
-            driver = self.conn.connection.driver_connection
-            assert driver is not None
-            with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
+            psycopg = self.conn.connection.driver_connection
+            assert psycopg is not None
+            with psycopg.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
                 for row in rows:
                     copy.write_row([row[column] for column in _EVENT_COLUMNS])
             return
-        self.conn.exec_driver_sql(_RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
+        driver.execute_many(self.conn, _RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
 
     def events(
         self,

@@ -1,0 +1,63 @@
+"""Statements run on the driver's cursor (engine.store.driver) behave like any other: they
+commit and roll back with their transaction, and a refused write surfaces as SQLAlchemy's
+exception type, which the store maps (Conflict) and retries (OperationalError) as usual. On
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.services.context import ServiceContext
+from engine.store.repository import Conflict
+
+EVENT = {
+    "event_id": 1,
+    "previous_event_id": 0,
+    "type": "ExecutionStarted",
+    "timestamp": 1.0,
+    "details": "{}",
+}
+
+
+def _execution(arn: str) -> dict[str, Any]:
+    return {
+        "arn": arn,
+        "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+        "revision_id": 1,
+        "name": arn.rsplit(":", 1)[1],
+        "status": "RUNNING",
+        "input": "{}",
+        "start_date": 1.0,
+    }
+
+
+def test_an_insert_on_the_cursor_is_undone_with_its_transaction(ctx: ServiceContext) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:undone"
+
+    def work(tx: Any) -> None:
+        execution_id = tx.executions.insert_new(_execution(arn))
+        assert execution_id is not None
+        tx.executions.append_events(execution_id, [EVENT])
+        raise RuntimeError("the use case fails after its writes")
+
+    with pytest.raises(RuntimeError):
+        ctx.store.run(work)
+    assert ctx.store.read(lambda tx: tx.executions.get(arn)) is None
+    # The name is free again: the insert was rolled back, not left half-done.
+    new_id = ctx.store.run(lambda tx: tx.executions.insert_new(_execution(arn)))
+    assert new_id is not None
+    assert ctx.store.run(lambda tx: tx.executions.insert_new(_execution(arn))) is None
+    row = ctx.store.read(lambda tx: tx.executions.get(arn))
+    assert (row["runnable"], row["event_count"], row["redrive_count"]) == (0, 0, 0)
+
+
+def test_a_refused_insert_on_the_cursor_is_a_conflict(ctx: ServiceContext) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:twice"
+    execution_id = ctx.store.run(lambda tx: tx.executions.insert_new(_execution(arn)))
+    ctx.store.run(lambda tx: tx.executions.append_events(execution_id, [EVENT]))
+    with pytest.raises(Conflict):
+        ctx.store.run(lambda tx: tx.executions.append_events(execution_id, [EVENT]))
+    events = ctx.store.read(lambda tx: tx.executions.events(execution_id))
+    assert [e["type"] for e in events] == ["ExecutionStarted"]
