@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from engine.store import driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = os.environ.get("STEPWELL_SQLITE_SYNCHRONOUS", "NORMAL").upper()
 
@@ -55,7 +57,8 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # BEGIN IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
         # Read-only work (Store.read) begins deferred and never asks for it.
-        if connection.get_execution_options().get("stepwell_read_only"):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver's cursor: every transaction begins here, and SQLAlchemy's statement
+        # machinery cost more than the BEGIN itself. A locked database still surfaces as
+        # SQLAlchemy's OperationalError, which Store.run retries.
+        read_only = connection.get_execution_options().get("stepwell_read_only")
+        driver.execute(connection, "BEGIN" if read_only else "BEGIN IMMEDIATE", {})

@@ -61,3 +61,31 @@ def test_a_refused_insert_on_the_cursor_is_a_conflict(ctx: ServiceContext) -> No
         ctx.store.run(lambda tx: tx.executions.append_events(execution_id, [EVENT]))
     events = ctx.store.read(lambda tx: tx.executions.events(execution_id))
     assert [e["type"] for e in events] == ["ExecutionStarted"]
+
+
+def test_a_transaction_waits_out_another_process_holding_sqlite(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite only (PostgreSQL has no database-wide writer lock): a BEGIN that finds the
+    database locked by another process past the busy timeout is retried, not reported."""
+    import sqlite3
+    import threading
+
+    from engine.store import database
+    from engine.store.repository import Store
+
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    store = Store(url)
+    store.create_schema()
+    other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.15, other.execute, args=("COMMIT",))
+    releaser.start()
+    try:
+        store.run(lambda tx: tx.tags.put("arn:after-the-lock", {"k": "v"}))
+    finally:
+        releaser.join()
+        other.close()
+    assert store.read(lambda tx: tx.tags.list("arn:after-the-lock")) == {"k": "v"}
+    store.dispose()
