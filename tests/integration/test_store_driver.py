@@ -80,7 +80,7 @@ def test_a_transaction_waits_out_another_process_holding_sqlite(
     store.create_schema()
     other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    releaser = threading.Timer(0.15, other.execute, args=("COMMIT",))
+    releaser = threading.Timer(0.05, other.execute, args=("COMMIT",))
     releaser.start()
     try:
         store.run(lambda tx: tx.tags.put("arn:after-the-lock", {"k": "v"}))
