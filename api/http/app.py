@@ -142,8 +142,9 @@ class _AwsWire:
     Every AWS call is ``POST /`` told apart by a header or a form field, so route matching,
     FastAPI's request handling and the exception middleware do nothing for it but cost
     (some 30-40 us of server CPU per call here, bench/PROFILES.md). The adapters answer every
-    error in the protocol's own shape; anything they let escape still meets the server error
-    middleware outside this one."""
+    caller's error in the protocol's own shape; a failure of the server itself (a database
+    down past the retries, a bug) is answered as AWS does, ``InternalFailure`` with status
+    500, which SDKs retry, instead of a plain-text page."""
 
     def __init__(self, app: Any, entry: Any) -> None:
         self.app = app
@@ -151,10 +152,22 @@ class _AwsWire:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
-            response = await self.entry(Request(scope, receive))
+            request = Request(scope, receive)
+            try:
+                response = await self.entry(request)
+            except Exception:
+                log.exception("AWS call failed inside the server")
+                response = _internal_failure(request)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _internal_failure(request: Request) -> Response:
+    message = "The request processing has failed because of an unknown error."
+    if request.headers.get("x-amz-target"):  # JSON protocols (Step Functions, SQS)
+        return protocol.json_error("InternalFailure", message, states.CONTENT_TYPE, 500)
+    return protocol.query_error("InternalFailure", message, 500, sender="Receiver")
 
 
 def _problem(status: int, title: str, detail: str) -> Response:

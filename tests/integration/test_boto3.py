@@ -283,3 +283,26 @@ def test_reset_requires_flag(ctx: Any) -> None:
         client.create_state_machine(name="gone", definition=json.dumps(PASS_CHAIN), roleArn=ROLE)
         assert httpx.post(f"{url}/_stepwell/reset").status_code == 204
         assert client.list_state_machines()["stateMachines"] == []
+
+
+def test_a_failure_inside_the_server_is_an_aws_internal_failure(
+    ctx: Any, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of the server itself (here: listing state machines breaks) reaches boto3 as
+    AWS's own InternalFailure (500, retried by SDKs), not a plain-text page; the next call
+    works and nothing stored is touched."""
+    from api.aws import states
+
+    sfn = sfn_client(endpoint)  # one attempt: no retries
+    sfn.create_state_machine(name="kept", definition=json.dumps(PASS_CHAIN), roleArn=ROLE)
+
+    def broken(ctx: Any, region: str, body: Any) -> Any:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setitem(states.OPERATIONS, "ListStateMachines", broken)
+    with pytest.raises(ClientError) as err:
+        sfn.list_state_machines()
+    assert code_of(err) == "InternalFailure"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    monkeypatch.undo()
+    assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["kept"]
