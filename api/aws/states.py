@@ -10,12 +10,14 @@ from api.threads import in_thread
 from engine.errors import ServiceError
 from engine.services import (
     activities,
+    aliases,
     executions,
     map_runs,
     state_machines,
     state_tester,
     tags,
     tasks,
+    versions,
 )
 from engine.services.context import ServiceContext
 
@@ -60,6 +62,14 @@ OPERATIONS: dict[str, Any] = {
     "UpdateMapRun": _plain(map_runs.update_map_run),
     "TestState": _region_aware(state_tester.test_state),
     "RedriveExecution": _plain(executions.redrive_execution),
+    "PublishStateMachineVersion": _plain(versions.publish_state_machine_version),
+    "ListStateMachineVersions": _plain(versions.list_state_machine_versions),
+    "DeleteStateMachineVersion": _plain(versions.delete_state_machine_version),
+    "CreateStateMachineAlias": _plain(aliases.create_state_machine_alias),
+    "DescribeStateMachineAlias": _plain(aliases.describe_state_machine_alias),
+    "UpdateStateMachineAlias": _plain(aliases.update_state_machine_alias),
+    "DeleteStateMachineAlias": _plain(aliases.delete_state_machine_alias),
+    "ListStateMachineAliases": _plain(aliases.list_state_machine_aliases),
     "TagResource": _plain(tags.tag_resource),
     "UntagResource": _plain(tags.untag_resource),
     "ListTagsForResource": _plain(tags.list_tags_for_resource),

@@ -51,3 +51,11 @@ def state_machine_of_execution(arn: str) -> str:
     region, account, rest = parse(arn, "execution")
     sm_name = rest.split(":", 1)[0]
     return f"arn:aws:states:{region}:{account}:stateMachine:{sm_name}"
+
+
+def split_qualifier(arn: str) -> tuple[str, str | None]:
+    """(state machine ARN, qualifier) of a state machine ARN that may name a version
+    (``...:stateMachine:NAME:3``) or an alias (``...:stateMachine:NAME:prod``)."""
+    region, account, rest = parse(arn, "stateMachine")
+    name, _, qualifier = rest.partition(":")
+    return state_machine_arn(region, account, name), qualifier or None

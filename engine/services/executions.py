@@ -16,7 +16,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.history.events import TERMINAL_TYPES, EventFields, HistoryEvent
-from engine.services import arns
+from engine.services import arns, versions
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
 from engine.services.state_machines import (
@@ -92,13 +92,20 @@ def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any
     now = ctx.clock.now()
     trace_header = request.get("traceHeader")
 
+    qualified = arns.split_qualifier(sm_arn)[1] is not None
+
     def work(tx: Any) -> dict[str, Any]:
-        machine = machine_for_start(ctx, tx, sm_arn)
+        # A version or an alias: its row changes with every publish and alias update, and an
+        # alias chooses a version per start, so it is read each time.
+        if qualified:
+            machine = versions.resolve_or_raise(tx, sm_arn)
+        else:
+            machine = machine_for_start(ctx, tx, sm_arn)
         if sync and machine["type"] != "EXPRESS":
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
-        arn = arns.execution_arn(sm_arn, name, express=machine["type"] == "EXPRESS")
+        arn = arns.execution_arn(machine["arn"], name, express=machine["type"] == "EXPRESS")
         if insert_execution(tx, machine, arn, name, input_text, value, now, trace_header):
             return {"executionArn": arn, "startDate": now}
         existing = tx.executions.get(arn)
@@ -136,20 +143,20 @@ def insert_execution(
     }
     if parent is not None:
         row.update(parent_id=parent[0], parent_request_seq=parent[1], parent_pattern=parent[2])
+    details = {
+        "input": codec.dumps(value),
+        "inputDetails": {"truncated": False},
+        "roleArn": machine["role_arn"],
+    }
+    # Started through an alias or a version (engine.services.versions.resolve).
+    if machine.get("alias_arn"):
+        row["alias_arn"] = details["stateMachineAliasArn"] = machine["alias_arn"]
+    if machine.get("version_arn"):
+        row["version_arn"] = details["stateMachineVersionArn"] = machine["version_arn"]
     execution_id = tx.executions.insert_new(row)
     if execution_id is None:
         return None
-    started = HistoryEvent(
-        1,
-        0,
-        "ExecutionStarted",
-        now,
-        {
-            "input": codec.dumps(value),
-            "inputDetails": {"truncated": False},
-            "roleArn": machine["role_arn"],
-        },
-    )
+    started = HistoryEvent(1, 0, "ExecutionStarted", now, details)
     tx.executions.append_events(execution_id, [event_row(started)])
     return execution_id
 
@@ -224,7 +231,16 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
         out["traceHeader"] = row["trace_header"]
     if row.get("redrive_date") is not None:
         out["redriveDate"] = row["redrive_date"]
+    _qualifiers(row, out)
     return out
+
+
+def _qualifiers(row: dict[str, Any], out: dict[str, Any]) -> None:
+    """The version and alias an execution was started through, if any."""
+    if row.get("version_arn"):
+        out["stateMachineVersionArn"] = row["version_arn"]
+    if row.get("alias_arn"):
+        out["stateMachineAliasArn"] = row["alias_arn"]
 
 
 def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -287,9 +303,17 @@ def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
     limit = page_size(request.get("maxResults"))
     before = decode_token("ex", request.get("nextToken"))
 
+    base, qualifier = arns.split_qualifier(sm_arn)
+
     def work(tx: Any) -> dict[str, Any]:
-        get_state_machine(tx, sm_arn)
-        rows = tx.executions.page(sm_arn, status, before, limit + 1)
+        get_state_machine(tx, base)
+        through: dict[str, str] = {}
+        if qualifier is not None:  # executions started through this version or alias
+            found = tx.versions.get(sm_arn) if qualifier.isdigit() else tx.versions.alias(sm_arn)
+            if found is None:
+                raise versions.ResourceNotFound(f"Resource not found: '{sm_arn}'")
+            through = {"version_arn" if qualifier.isdigit() else "alias_arn": sm_arn}
+        rows = tx.executions.page(base, status, before, limit + 1, **through)
         out: dict[str, Any] = {"executions": [_summary(r) for r in rows[:limit]]}
         if len(rows) > limit:
             out["nextToken"] = encode_token("ex", rows[limit - 1]["id"])
@@ -311,6 +335,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("redrive_count"):
         out["redriveCount"] = row["redrive_count"]
         out["redriveDate"] = row["redrive_date"]
+    _qualifiers(row, out)
     return out
 
 

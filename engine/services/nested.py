@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import codec
 from engine.errors import ServiceError
-from engine.services import arns, integrations
+from engine.services import arns, integrations, versions
 from engine.services.executions import insert_execution, parse_input
 from engine.services.resolutions import resolve as _resolve
 
@@ -58,7 +58,10 @@ class _NotStarted(Exception):
 def _start(tx: Any, params: dict[str, Any], now: float, parent: tuple[int, int, str] | None) -> str:
     """StartExecution inside the caller's transaction: the new execution's ARN."""
     sm_arn = str(params.get("StateMachineArn"))
-    machine = tx.state_machines.get(sm_arn)
+    try:
+        machine = versions.resolve(tx, sm_arn)
+    except ServiceError as exc:  # not a state machine ARN at all
+        raise _NotStarted(exc.code, exc.message) from exc
     if machine is None:
         raise _NotStarted("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{sm_arn}'")
     raw = params.get("Input")
@@ -69,7 +72,7 @@ def _start(tx: Any, params: dict[str, Any], now: float, parent: tuple[int, int, 
         value = parse_input(input_text)
     except ServiceError as exc:  # a bad Name or Input fails the call, as the SDK's would
         raise _NotStarted(exc.code, exc.message) from exc
-    arn = arns.execution_arn(sm_arn, name)
+    arn = arns.execution_arn(machine["arn"], name)
     if insert_execution(tx, machine, arn, name, input_text, value, now, parent=parent) is None:
         raise _NotStarted("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
     return arn

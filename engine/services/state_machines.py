@@ -7,7 +7,13 @@ from typing import Any
 
 from engine import codec
 from engine.asl import parser
-from engine.errors import AlreadyExists, InvalidDefinitionError, NotFound, ValidationError
+from engine.errors import (
+    AlreadyExists,
+    InvalidArn,
+    InvalidDefinitionError,
+    NotFound,
+    ValidationError,
+)
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
@@ -60,6 +66,14 @@ def _require(request: dict[str, Any], field: str) -> Any:
     return value
 
 
+def _versions() -> Any:
+    # engine.services.versions builds on this module (state machine rows); imported when
+    # first needed so the two can refer to each other.
+    from engine.services import versions
+
+    return versions
+
+
 def create_state_machine(
     ctx: ServiceContext, region: str, request: dict[str, Any]
 ) -> dict[str, Any]:
@@ -80,6 +94,8 @@ def create_state_machine(
     now = ctx.clock.now()
     logging = request.get("loggingConfiguration") or _DEFAULT_LOGGING
     tracing = request.get("tracingConfiguration") or _DEFAULT_TRACING
+    versions = _versions()
+    version_description = versions.check_description(request)
 
     def work(tx: Any) -> dict[str, Any]:
         existing = tx.state_machines.get(arn)
@@ -91,7 +107,11 @@ def create_state_machine(
             )
             if not same:
                 raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-            return {"stateMachineArn": arn, "creationDate": existing["created_at"]}
+            out = {"stateMachineArn": arn, "creationDate": existing["created_at"]}
+            if request.get("publish"):
+                published = versions.publish(tx, existing, version_description, now)
+                out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
+            return out
         revision = tx.state_machines.add_revision(arn, str(uuid.uuid4()), definition, role_arn, now)
         tx.state_machines.insert(
             {
@@ -109,7 +129,12 @@ def create_state_machine(
         )
         tags = request.get("tags") or []
         tx.tags.put(arn, {t["key"]: t.get("value", "") for t in tags})
-        return {"stateMachineArn": arn, "creationDate": now}
+        out = {"stateMachineArn": arn, "creationDate": now}
+        if request.get("publish"):
+            machine = {"arn": arn, "revision_id": revision}
+            published = versions.publish(tx, machine, version_description, now)
+            out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
+        return out
 
     return ctx.store.run(work)
 
@@ -157,10 +182,25 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeStateMachine."""
+    """DescribeStateMachine, of the state machine or of one of its versions."""
     arn = _require(request, "stateMachineArn")
-    arns.parse(arn, "stateMachine")
-    return ctx.store.read(lambda tx: describe_row(get_state_machine(tx, arn)))
+    base, qualifier = arns.split_qualifier(arn)
+    if qualifier is None:
+        return ctx.store.read(lambda tx: describe_row(get_state_machine(tx, arn)))
+    if not qualifier.isdigit():
+        raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
+
+    def work(tx: Any) -> dict[str, Any]:
+        machine, version = tx.state_machines.get(base), tx.versions.get(arn)
+        if machine is None or version is None:
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        out = describe_row({**machine, **version, "arn": arn, "updated_at": None})
+        out["revisionId"] = version["revision_uuid"]
+        if version["description"] is not None:
+            out["description"] = version["description"]
+        return out
+
+    return ctx.store.read(work)
 
 
 def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +221,8 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         )
     if definition is not None:
         check_definition(definition)
+    versions = _versions()
+    version_description = versions.check_description(request)
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
@@ -201,7 +243,12 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         if request.get("tracingConfiguration"):
             values["tracing_configuration"] = codec.dumps(request["tracingConfiguration"])
         tx.state_machines.update(arn, **values)
-        return {"updateDate": now, "revisionId": revision_uuid}
+        out = {"updateDate": now, "revisionId": revision_uuid}
+        if request.get("publish"):
+            machine = {"arn": arn, "revision_id": revision}
+            published = versions.publish(tx, machine, version_description, now)
+            out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
+        return out
 
     result = ctx.store.run(work)
     ctx.machine_cache.forget(arn)
@@ -209,12 +256,14 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
 
 
 def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """DeleteStateMachine: succeeds for an unknown ARN too, as AWS does."""
+    """DeleteStateMachine, with its versions and aliases; succeeds for an unknown ARN too, as
+    AWS does."""
     arn = _require(request, "stateMachineArn")
     arns.parse(arn, "stateMachine")
 
     def work(tx: Any) -> dict[str, Any]:
         tx.state_machines.delete(arn)
+        tx.versions.drop_all(arn)
         tx.tags.drop(arn)
         return {}
 

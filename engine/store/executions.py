@@ -59,6 +59,8 @@ _SUMMARY_COLUMNS = (
     executions.c.stop_date,
     executions.c.redrive_count,
     executions.c.redrive_date,
+    executions.c.version_arn,
+    executions.c.alias_arn,
 )
 
 
@@ -91,9 +93,16 @@ class ExecutionRepository:
         status: str | None,
         before_id: int | None,
         limit: int,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Executions of a state machine, newest first, optionally by status."""
+        """Executions of a state machine, newest first, optionally by status, or only those
+        started through a version or an alias."""
         query = select(*_SUMMARY_COLUMNS).where(executions.c.state_machine_arn == state_machine_arn)
+        if version_arn is not None:
+            query = query.where(executions.c.version_arn == version_arn)
+        if alias_arn is not None:
+            query = query.where(executions.c.alias_arn == alias_arn)
         if status:
             query = query.where(executions.c.status == status)
         if before_id is not None:

@@ -24,6 +24,7 @@ from engine.store.queues import QueueRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
 from engine.store.tasks import TaskRepository
+from engine.store.versions import VersionRepository
 
 # Group-commit writer threads on PostgreSQL: four kept its starts/s rising with client threads
 # (bench/PROFILES.md); SQLite has one writer at a time, so one thread.
@@ -40,6 +41,7 @@ class Tx:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.state_machines = StateMachineRepository(conn)
+        self.versions = VersionRepository(conn)
         self.executions = ExecutionRepository(conn)
         self.runtime = RuntimeRepository(conn)
         self.tags = TagRepository(conn)

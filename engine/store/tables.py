@@ -44,6 +44,8 @@ state_machines = Table(
     Column("description", Text, nullable=True),
     Column("logging_configuration", Text, nullable=True),
     Column("tracing_configuration", Text, nullable=True),
+    # The highest version number ever published: numbers are never reused after a delete.
+    Column("last_version", Integer, nullable=False, default=0, server_default="0"),
 )
 
 # Every definition a state machine ever had: executions keep running the one they started with.
@@ -56,6 +58,33 @@ state_machine_revisions = Table(
     Column("definition", Text, nullable=False),
     Column("role_arn", String(512), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# Published versions: immutable snapshots (a revision) that executions and aliases can name.
+state_machine_versions = Table(
+    "state_machine_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(600), nullable=False, unique=True),
+    Column("state_machine_arn", String(512), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("revision_id", Id, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# Aliases route StartExecution to one or two versions by weight.
+state_machine_aliases = Table(
+    "state_machine_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(600), nullable=False, unique=True),
+    Column("state_machine_arn", String(512), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("routing", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 executions = Table(
@@ -80,6 +109,10 @@ executions = Table(
     Column("parent_id", Id, nullable=True, index=True),
     Column("parent_request_seq", Integer, nullable=True),
     Column("parent_pattern", String(32), nullable=True),
+    # Started through a version or an alias (DescribeExecution names them; ListExecutions
+    # filters by them).
+    Column("version_arn", String(600), nullable=True),
+    Column("alias_arn", String(600), nullable=True),
     # Durable-runtime bookkeeping (see engine.history.decider):
     Column("runnable", Integer, nullable=False, default=0),
     Column("lease_owner", String(64), nullable=True),

@@ -1,0 +1,219 @@
+"""State machine versions: Publish, List, Delete, and what a qualified ARN starts.
+
+A version is an immutable snapshot of a state machine's revision, named by the state
+machine's ARN and a number (``...:stateMachine:NAME:3``); numbers rise by one per publish and
+are never reused. Publishing is idempotent per revision: the current revision already
+published answers with its version. Executions started from a version (or an alias, see
+``engine.services.aliases``) run its revision and say so in DescribeExecution.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from engine import codec
+from engine.errors import AlreadyExists, LimitExceeded, NotFound, ValidationError
+from engine.services import arns
+from engine.services.context import ServiceContext
+from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.state_machines import StateMachineDoesNotExist, get_state_machine
+
+# AWS quota: versions per state machine.
+MAX_VERSIONS = 1000
+
+
+class ConflictException(AlreadyExists):
+    """AWS: ConflictException."""
+
+    code = "ConflictException"
+
+
+class ServiceQuotaExceeded(LimitExceeded):
+    """AWS: ServiceQuotaExceededException."""
+
+    code = "ServiceQuotaExceededException"
+
+
+class ResourceNotFound(NotFound):
+    """AWS: ResourceNotFound (a version or alias)."""
+
+    code = "ResourceNotFound"
+
+
+def _required(request: dict[str, Any], field: str) -> Any:
+    value = request.get(field)
+    if value is None:
+        raise ValidationError(
+            f"1 validation error detected: Value null at '{field}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    return value
+
+
+def unqualified(arn: Any) -> str:
+    """A state machine ARN that must name neither a version nor an alias."""
+    base, qualifier = arns.split_qualifier(arn)
+    if qualifier is not None:
+        raise ValidationError(f"Invalid Arn: 'Qualified state machine ARN not allowed: {arn}'")
+    return base
+
+
+def version_arn(arn: Any) -> tuple[str, str]:
+    """(state machine ARN, version ARN) of a version ARN, else ValidationException."""
+    base, qualifier = arns.split_qualifier(arn)
+    if qualifier is None or not qualifier.isdigit():
+        raise ValidationError(f"Invalid Arn: 'Not a state machine version ARN: {arn}'")
+    return base, str(arn)
+
+
+def publish(
+    tx: Any, machine: dict[str, Any], description: str | None, now: float
+) -> dict[str, Any]:
+    """Publish the state machine's current revision (``machine``: its row): the existing
+    version of that revision, else a new one with the next number."""
+    existing = tx.versions.of_revision(machine["revision_id"])
+    if existing is not None:
+        return {"stateMachineVersionArn": existing["arn"], "creationDate": existing["created_at"]}
+    if tx.versions.count(machine["arn"]) >= MAX_VERSIONS:
+        raise ServiceQuotaExceeded(
+            f"Maximum number of versions ({MAX_VERSIONS}) reached for '{machine['arn']}'"
+        )
+    number = tx.versions.next_number(machine["arn"])
+    arn = f"{machine['arn']}:{number}"
+    tx.versions.insert(
+        {
+            "arn": arn,
+            "state_machine_arn": machine["arn"],
+            "version": number,
+            "revision_id": machine["revision_id"],
+            "description": description,
+            "created_at": now,
+        }
+    )
+    return {"stateMachineVersionArn": arn, "creationDate": now}
+
+
+def check_description(request: dict[str, Any]) -> str | None:
+    """``versionDescription`` of Create/UpdateStateMachine: only with ``publish``."""
+    description = request.get("versionDescription")
+    if description is not None and not request.get("publish"):
+        raise ValidationError("Version description can only be set when publish is true")
+    if description is not None and (not isinstance(description, str) or len(description) > 256):
+        raise ValidationError(
+            "1 validation error detected: Value at 'versionDescription' failed to satisfy "
+            "constraint: Member must have length less than or equal to 256"
+        )
+    return description
+
+
+def publish_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """PublishStateMachineVersion: optionally only if the current revision is ``revisionId``."""
+    arn = unqualified(_required(request, "stateMachineArn"))
+    description = request.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 256):
+        raise ValidationError(
+            "1 validation error detected: Value at 'description' failed to satisfy "
+            "constraint: Member must have length less than or equal to 256"
+        )
+    expected = request.get("revisionId")
+    now = ctx.clock.now()
+
+    def work(tx: Any) -> dict[str, Any]:
+        machine = get_state_machine(tx, arn)
+        if expected is not None and expected != machine["revision_uuid"]:
+            raise ConflictException(
+                f"Failed to publish the State Machine version for revision {expected}. "
+                f"The current State Machine revision is {machine['revision_uuid']}."
+            )
+        return publish(tx, machine, description, now)
+
+    return ctx.store.run(work)
+
+
+def list_state_machine_versions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """ListStateMachineVersions: newest first, paginated."""
+    arn = unqualified(_required(request, "stateMachineArn"))
+    limit = page_size(request.get("maxResults"))
+    before = decode_token("ver", request.get("nextToken"))
+
+    def work(tx: Any) -> dict[str, Any]:
+        rows = tx.versions.page(arn, before, limit + 1)
+        out: dict[str, Any] = {
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": r["arn"], "creationDate": r["created_at"]}
+                for r in rows[:limit]
+            ]
+        }
+        if len(rows) > limit:
+            out["nextToken"] = encode_token("ver", rows[limit - 1]["version"])
+        return out
+
+    return ctx.store.read(work)
+
+
+def delete_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
+    """DeleteStateMachineVersion: refused while an alias routes to it; running executions
+    keep running it; deleting a version that is not there succeeds, as AWS does."""
+    base, arn = version_arn(_required(request, "stateMachineVersionArn"))
+
+    def work(tx: Any) -> dict[str, Any]:
+        routed = [
+            a["arn"]
+            for a in tx.versions.aliases(base)
+            if any(r["stateMachineVersionArn"] == arn for r in routing_of(a))
+        ]
+        if routed:
+            raise ConflictException(
+                "Version to be deleted must not be referenced by an alias. "
+                f"Current list of aliases referencing this version: [{', '.join(routed)}]"
+            )
+        tx.versions.delete(arn)
+        return {}
+
+    return ctx.store.run(work)
+
+
+def routing_of(alias: dict[str, Any]) -> list[dict[str, Any]]:
+    """An alias row's routing configuration."""
+    routing: list[dict[str, Any]] = codec.loads(alias["routing"])
+    return routing
+
+
+def resolve(tx: Any, arn: str) -> dict[str, Any] | None:
+    """The state machine row a StartExecution on ``arn`` runs, or None if there is none:
+    the state machine itself, or for a version its revision, or for an alias one of its
+    versions chosen by weight. The row names the version and alias it came through."""
+    base, qualifier = arns.split_qualifier(arn)
+    machine = tx.state_machines.get(base)
+    if machine is None or qualifier is None:
+        return machine
+    alias_arn = None
+    if qualifier.isdigit():
+        version = tx.versions.get(arn)
+    else:
+        alias = tx.versions.alias(arn)
+        if alias is None:
+            return None
+        alias_arn = alias["arn"]
+        routes = routing_of(alias)
+        chosen = random.choices(routes, weights=[r["weight"] for r in routes])[0]
+        version = tx.versions.get(chosen["stateMachineVersionArn"])
+    if version is None:
+        return None
+    return {
+        **machine,
+        "revision_id": version["revision_id"],
+        "definition": version["definition"],
+        "role_arn": version["role_arn"],
+        "version_arn": version["arn"],
+        "alias_arn": alias_arn,
+    }
+
+
+def resolve_or_raise(tx: Any, arn: str) -> dict[str, Any]:
+    """``resolve``, or StateMachineDoesNotExist."""
+    machine = resolve(tx, arn)
+    if machine is None:
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+    return machine
