@@ -185,6 +185,8 @@ _LISTS = {
     "MessageAttributeName": "MessageAttributeNames",
     "MessageSystemAttributeName": "MessageSystemAttributeNames",
     "TagKey": "TagKeys",
+    "AWSAccountId": "AWSAccountIds",
+    "ActionName": "Actions",
 }
 _MAPS = {
     "Attribute": ("Attributes", "Name", "Value"),

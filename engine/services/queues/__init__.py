@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.services.queues import admin, messages, moves, sending
+from engine.services.queues import admin, messages, moves, permissions, sending
 from engine.services.queues.common import Caller, wake_key
 from engine.services.queues.errors import SqsError
 
@@ -79,6 +79,8 @@ _OPERATIONS: dict[str, Operation] = {
     "StartMessageMoveTask": moves.start_message_move_task,
     "ListMessageMoveTasks": moves.list_message_move_tasks,
     "CancelMessageMoveTask": moves.cancel_message_move_task,
+    "AddPermission": permissions.add_permission,
+    "RemovePermission": permissions.remove_permission,
 }
 OPERATIONS: dict[str, Operation] = {name: _checked(op) for name, op in _OPERATIONS.items()}
 
