@@ -13,14 +13,21 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from engine.store.tables import queue_dedup, queue_messages, queue_move_tasks, queues
+from engine.store.tables import (
+    queue_dedup,
+    queue_messages,
+    queue_move_tasks,
+    queue_receive_attempts,
+    queues,
+)
 
 # How many live messages a FIFO receive looks at to find the heads of its groups.
 FIFO_SCAN_WINDOW = 500
 
 
 class QueueRepository:
-    """Rows of ``queues``, ``queue_messages``, ``queue_dedup`` and ``queue_move_tasks``."""
+    """Rows of ``queues``, ``queue_messages``, ``queue_dedup``, ``queue_receive_attempts`` and
+    ``queue_move_tasks``."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -73,6 +80,9 @@ class QueueRepository:
         """Delete a queue's messages and leave its row as a tombstone."""
         self.conn.execute(delete(queue_messages).where(queue_messages.c.queue_id == queue_id))
         self.conn.execute(delete(queue_dedup).where(queue_dedup.c.queue_id == queue_id))
+        self.conn.execute(
+            delete(queue_receive_attempts).where(queue_receive_attempts.c.queue_id == queue_id)
+        )
         self.conn.execute(
             update(queues).where(queues.c.id == queue_id).values(deleted_at=now, dlq_arn=None)
         )
@@ -280,6 +290,40 @@ class QueueRepository:
                 queue_dedup.c.queue_id == queue_id, queue_dedup.c.expires_at <= now
             )
         )
+
+    # --- FIFO receive attempts ----------------------------------------------------------------
+    def receive_attempt(self, queue_id: int, attempt_id: str, since: float) -> str | None:
+        """What a receive attempt returned (its JSON), if made after ``since``."""
+        value = self.conn.execute(
+            select(queue_receive_attempts.c.messages).where(
+                queue_receive_attempts.c.queue_id == queue_id,
+                queue_receive_attempts.c.attempt_id == attempt_id,
+                queue_receive_attempts.c.created_at > since,
+            )
+        ).scalar()
+        return None if value is None else str(value)
+
+    def remember_attempt(self, queue_id: int, attempt_id: str, now: float, messages: str) -> None:
+        """Record what a receive attempt returned; forget attempts older than five minutes."""
+        self.conn.execute(
+            delete(queue_receive_attempts).where(
+                queue_receive_attempts.c.queue_id == queue_id,
+                (queue_receive_attempts.c.attempt_id == attempt_id)
+                | (queue_receive_attempts.c.created_at <= now - 300),
+            )
+        )
+        self.conn.execute(
+            insert(queue_receive_attempts).values(
+                queue_id=queue_id, attempt_id=attempt_id, created_at=now, messages=messages
+            )
+        )
+
+    def messages_by_id(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Messages by row id (those still stored)."""
+        rows = self.conn.execute(
+            select(queue_messages).where(queue_messages.c.id.in_(ids))
+        ).mappings()
+        return {int(r["id"]): dict(r) for r in rows}
 
     # --- message move tasks -------------------------------------------------------------------
     def add_move_task(self, row: dict[str, Any]) -> None:

@@ -285,6 +285,18 @@ queue_dedup = Table(
     Column("expires_at", Float, nullable=False),
 )
 
+# FIFO receive attempts of the last five minutes (ReceiveRequestAttemptId): what each returned,
+# so a retried receive gets the same messages and receipt handles.
+queue_receive_attempts = Table(
+    "queue_receive_attempts",
+    metadata,
+    Column("queue_id", Id, primary_key=True),
+    Column("attempt_id", String(128), primary_key=True),
+    Column("created_at", Float, nullable=False),
+    # JSON: [[message row id, receipt nonce, visible_at], ...] in the order returned.
+    Column("messages", Text, nullable=False),
+)
+
 queue_move_tasks = Table(
     "queue_move_tasks",
     metadata,

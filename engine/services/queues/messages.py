@@ -81,6 +81,7 @@ def receive_message(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -
     if "All" in system_names:
         system_names = set(SYSTEM_ATTRIBUTES)
     attribute_names = _names(body.get("MessageAttributeNames"))
+    attempt = _attempt_id(body.get("ReceiveRequestAttemptId"))
     now = ctx.clock.now()
     woken: set[int] = set()
 
@@ -88,6 +89,9 @@ def receive_message(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -
         queue = load_queue(ctx, tx, body.get("QueueUrl"))
         if queue["fifo"]:
             queue = lock_queue(ctx, tx, body.get("QueueUrl"))
+            repeated = _repeat_attempt(tx, queue, attempt, now) if attempt else None
+            if repeated:
+                return [_render(ctx, queue, m, system_names, attribute_names) for m in repeated]
         values = attrs.stored(queue)
         cutoff = now - int(values["MessageRetentionPeriod"])
         if queue["fifo"] or _expiry_due(ctx, queue["id"], now):
@@ -122,11 +126,53 @@ def receive_message(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -
                 receipt=nonce,
             )
             taken.append(message)
+        if queue["fifo"] and attempt and taken:
+            handed = [[m["id"], m["receipt"], now + timeout] for m in taken]
+            tx.queues.remember_attempt(queue["id"], attempt, now, json.dumps(handed))
         return [_render(ctx, queue, m, system_names, attribute_names) for m in taken]
 
     messages = ctx.store.run(work)
     notify(ctx, woken)
     return {"Messages": messages} if messages else {}
+
+
+# AWS: "You can use ReceiveRequestAttemptId only for 5 minutes after a ReceiveMessage action."
+ATTEMPT_SECONDS = 300
+_ATTEMPT_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+)
+
+
+def _attempt_id(value: Any) -> str | None:
+    """ReceiveRequestAttemptId: up to 128 letters, digits and punctuation."""
+    if value is None or value == "":
+        return None
+    if len(value) > 128 or not set(value) <= _ATTEMPT_CHARACTERS:
+        raise InvalidParameterValue(
+            f"Value {value} for parameter ReceiveRequestAttemptId is invalid. Reason: It can "
+            "only contain alphanumeric characters and punctuation, up to 128 characters."
+        )
+    return str(value)
+
+
+def _repeat_attempt(
+    tx: Any, queue: dict[str, Any], attempt: str, now: float
+) -> list[dict[str, Any]] | None:
+    """The messages a FIFO receive attempt returned, with the same receipt handles, if it was
+    made in the last five minutes and none of them was deleted, received again or had its
+    visibility changed since; else None (the receive runs afresh)."""
+    recorded = tx.queues.receive_attempt(queue["id"], attempt, now - ATTEMPT_SECONDS)
+    if recorded is None:
+        return None
+    handed = json.loads(recorded)
+    stored = tx.queues.messages_by_id([row_id for row_id, _, _ in handed])
+    again: list[dict[str, Any]] = []
+    for row_id, receipt, visible_at in handed:
+        message = stored.get(row_id)
+        if message is None or message["receipt"] != receipt or message["visible_at"] != visible_at:
+            return None
+        again.append(message)
+    return again
 
 
 # A standard queue's receive leaves out messages past their retention period; deleting them
