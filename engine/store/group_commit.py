@@ -17,9 +17,12 @@ therefore run more than once; only one run commits.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("stepwell.store")
 
 
 class _Queued:
@@ -92,7 +95,12 @@ class GroupCommit:
                 while not self._pending:
                     self._wake.wait()
                 batch, self._pending = self._pending, []
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except BaseException:  # noqa: BLE001 - each item holds its error; keep serving
+                # The writer must outlive any one group: a dead writer would leave every later
+                # request waiting forever.
+                log.exception("group commit failed")
             # One call back per event loop (a server has one; tests may run several).
             by_loop: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
             for item in batch:

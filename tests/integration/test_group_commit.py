@@ -178,3 +178,20 @@ def test_a_refused_start_from_the_event_loop_writes_nothing(ctx: ServiceContext)
         )
         is None
     )
+
+
+def test_the_writer_thread_survives_an_interrupted_group(ctx: ServiceContext) -> None:
+    """A unit that raises past ``Exception`` (an interrupt) fails its own caller; the writer
+    thread lives on and answers the next coroutine."""
+
+    def interrupted(tx: Any) -> Any:
+        raise KeyboardInterrupt
+
+    async def both() -> tuple[Any, Any]:
+        first = await asyncio.gather(ctx.store.submit_grouped(interrupted), return_exceptions=True)
+        second = await ctx.store.submit_grouped(lambda tx: tx.tags.put("arn:after", {"k": "v"}))
+        return first[0], second
+
+    failed, _ = asyncio.run(asyncio.wait_for(both(), 30))
+    assert isinstance(failed, RuntimeError)
+    assert ctx.store.read(lambda tx: tx.tags.list("arn:after")) == {"k": "v"}
