@@ -300,6 +300,12 @@ def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
             f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
             f"satisfy constraint: Member must satisfy enum value set: [{', '.join(STATUSES)}]"
         )
+    redrive = request.get("redriveFilter")
+    if redrive is not None and redrive not in ("REDRIVEN", "NOT_REDRIVEN"):
+        raise ValidationError(
+            f"1 validation error detected: Value '{redrive}' at 'redriveFilter' failed to "
+            "satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"
+        )
     limit = page_size(request.get("maxResults"))
     before = decode_token("ex", request.get("nextToken"))
 
@@ -313,7 +319,8 @@ def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
             if found is None:
                 raise versions.ResourceNotFound(f"Resource not found: '{sm_arn}'")
             through = {"version_arn" if qualifier.isdigit() else "alias_arn": sm_arn}
-        rows = tx.executions.page(base, status, before, limit + 1, **through)
+        redriven = None if redrive is None else redrive == "REDRIVEN"
+        rows = tx.executions.page(base, status, before, limit + 1, redriven=redriven, **through)
         out: dict[str, Any] = {"executions": [_summary(r) for r in rows[:limit]]}
         if len(rows) > limit:
             out["nextToken"] = encode_token("ex", rows[limit - 1]["id"])

@@ -95,10 +95,15 @@ class ExecutionRepository:
         limit: int,
         version_arn: str | None = None,
         alias_arn: str | None = None,
+        redriven: bool | None = None,
     ) -> list[dict[str, Any]]:
-        """Executions of a state machine, newest first, optionally by status, or only those
-        started through a version or an alias."""
+        """Executions of a state machine, newest first, optionally by status, by whether they
+        were ever redriven, or only those started through a version or an alias."""
         query = select(*_SUMMARY_COLUMNS).where(executions.c.state_machine_arn == state_machine_arn)
+        if redriven is not None:
+            query = query.where(
+                executions.c.redrive_count > 0 if redriven else executions.c.redrive_count == 0
+            )
         if version_arn is not None:
             query = query.where(executions.c.version_arn == version_arn)
         if alias_arn is not None:

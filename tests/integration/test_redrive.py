@@ -77,6 +77,17 @@ def test_redrive_reruns_only_failed_iterations(ctx: Any) -> None:
     assert [(e["redriveCount"], e["redriveDate"]) for e in listed["executions"]] == [
         (1, described["redriveDate"])
     ]
+    never = executions.start_execution(ctx, {"stateMachineArn": sm, "input": "[]"})["executionArn"]
+    loops.run_until_idle()
+
+    def listed_by(redrive: str) -> list[str]:
+        request = {"stateMachineArn": sm, "redriveFilter": redrive}
+        return [e["executionArn"] for e in executions.list_executions(ctx, request)["executions"]]
+
+    assert (listed_by("REDRIVEN"), listed_by("NOT_REDRIVEN")) == ([arn], [never])
+    with pytest.raises(ServiceError) as err:
+        listed_by("SOMETIMES")
+    assert err.value.code == "ValidationException"
     types = history(ctx, arn)
     assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
     assert types[-1] == "ExecutionSucceeded" and types.count("PassStateEntered") == 1
