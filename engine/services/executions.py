@@ -22,6 +22,7 @@ from engine.services.pagination import decode_token, encode_token, page_size
 from engine.services.state_machines import (
     StateMachineTypeNotSupported,
     get_state_machine,
+    included_data,
     machine_for_start,
 )
 
@@ -244,11 +245,15 @@ def _qualifiers(row: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeExecution."""
+    """DescribeExecution; ``includedData=METADATA_ONLY`` leaves out input and output."""
+    metadata_only = included_data(request) == "METADATA_ONLY"
 
     def work(tx: Any) -> dict[str, Any]:
         row = get_execution(tx, request.get("executionArn"))
         out = describe_row(row)
+        if metadata_only:
+            for key in ("input", "inputDetails", "output", "outputDetails"):
+                out.pop(key, None)
         reason = _not_redrivable(tx, row)
         if reason is None:
             out["redriveStatus"] = "REDRIVABLE"

@@ -181,10 +181,30 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def included_data(request: dict[str, Any]) -> str:
+    """``includedData`` of Describe* calls: ALL_DATA (the default) or METADATA_ONLY."""
+    value = request.get("includedData") or "ALL_DATA"
+    if value not in ("ALL_DATA", "METADATA_ONLY"):
+        raise ValidationError(
+            f"1 validation error detected: Value '{value}' at 'includedData' failed to "
+            "satisfy constraint: Member must satisfy enum value set: [ALL_DATA, METADATA_ONLY]"
+        )
+    return str(value)
+
+
 def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeStateMachine, of the state machine or of one of its versions."""
+    """DescribeStateMachine, of the state machine or of one of its versions;
+    ``includedData=METADATA_ONLY`` leaves out the definition."""
     arn = _require(request, "stateMachineArn")
     base, qualifier = arns.split_qualifier(arn)
+    metadata_only = included_data(request) == "METADATA_ONLY"
+    described = _describe(ctx, arn, base, qualifier)
+    if metadata_only:
+        described.pop("definition", None)
+    return described
+
+
+def _describe(ctx: ServiceContext, arn: str, base: str, qualifier: str | None) -> dict[str, Any]:
     if qualifier is None:
         return ctx.store.read(lambda tx: describe_row(get_state_machine(tx, arn)))
     if not qualifier.isdigit():

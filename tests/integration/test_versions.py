@@ -217,3 +217,20 @@ def test_deleting_a_state_machine_deletes_its_versions_and_aliases(sfn: Any) -> 
         name="versioned", definition=_answering("new"), roleArn=ROLE, publish=True
     )
     assert again["stateMachineVersionArn"] == f"{arn}:1"
+
+
+def test_metadata_only_describes_leave_out_definition_and_data(sfn: Any) -> None:
+    arn, v1, _v2 = _machine(sfn, "described")
+    for target in (arn, v1):
+        described = sfn.describe_state_machine(stateMachineArn=target, includedData="METADATA_ONLY")
+        assert "definition" not in described and described["name"] == "described"
+        assert "definition" in sfn.describe_state_machine(stateMachineArn=target)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"secret": 1}')["executionArn"]
+    wait_status(sfn, execution)
+    light = sfn.describe_execution(executionArn=execution, includedData="METADATA_ONLY")
+    assert light["status"] == "SUCCEEDED" and "input" not in light and "output" not in light
+    full = sfn.describe_execution(executionArn=execution, includedData="ALL_DATA")
+    assert json.loads(full["input"]) == {"secret": 1}
+    with pytest.raises(ClientError) as err:
+        sfn.describe_execution(executionArn=execution, includedData="SOME")
+    assert code_of(err) == "ValidationException"
