@@ -21,7 +21,6 @@ from engine.services.versions import (
     ResourceNotFound,
     ServiceQuotaExceeded,
     routing_of,
-    unqualified,
     version_arn,
 )
 
@@ -106,7 +105,7 @@ def _get(tx: Any, arn: str) -> dict[str, Any]:
 def create_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """CreateStateMachineAlias: idempotent for the same description and routing."""
     name = _required(request, "name")
-    if not isinstance(name, str) or not _ALIAS_NAME.match(name):
+    if not isinstance(name, str) or not _ALIAS_NAME.fullmatch(name):
         raise InvalidName(f"Invalid Name: '{name}'")
     description = _description(request)
     machine_arn, routes = _routing(_required(request, "routingConfiguration"))
@@ -114,6 +113,7 @@ def create_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
+        tx.versions.lock_state_machine(machine_arn)  # one alias change at a time
         get_state_machine(tx, machine_arn)
         existing = tx.versions.alias(arn)
         if existing is not None:
@@ -182,6 +182,7 @@ def update_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
+        tx.versions.lock_state_machine(arns.split_qualifier(arn)[0])
         _get(tx, arn)
         values: dict[str, Any] = {"updated_at": now}
         if description is not None:
@@ -208,14 +209,26 @@ def delete_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
 
 
 def list_state_machine_aliases(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """ListStateMachineAliases: oldest first, paginated."""
-    machine_arn = unqualified(_required(request, "stateMachineArn"))
+    """ListStateMachineAliases: newest first, paginated; of a state machine, or given a
+    version ARN, the aliases that route to that version."""
+    given = _required(request, "stateMachineArn")
+    machine_arn, qualifier = arns.split_qualifier(given)
+    if qualifier is not None and not qualifier.isdigit():
+        raise ValidationError(f"Invalid Arn: 'Alias ARN not allowed here: {given}'")
     limit = page_size(request.get("maxResults"))
-    after = decode_token("alias", request.get("nextToken")) or 0
+    before = decode_token("alias", request.get("nextToken"))
 
     def work(tx: Any) -> dict[str, Any]:
         get_state_machine(tx, machine_arn)
-        rows = [a for a in tx.versions.aliases(machine_arn) if a["id"] > after]
+        rows = [
+            a
+            for a in tx.versions.aliases(machine_arn)
+            if (before is None or a["id"] < before)
+            and (
+                qualifier is None
+                or any(r["stateMachineVersionArn"] == given for r in routing_of(a))
+            )
+        ]
         out: dict[str, Any] = {
             "stateMachineAliases": [
                 {"stateMachineAliasArn": a["arn"], "creationDate": a["created_at"]}

@@ -92,6 +92,13 @@ def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any
     value = parse_input(input_text)
     now = ctx.clock.now()
     trace_header = request.get("traceHeader")
+    if trace_header is not None and (
+        not isinstance(trace_header, str) or len(trace_header) > 256 or not trace_header.isascii()
+    ):
+        raise ValidationError(
+            "1 validation error detected: Value at 'traceHeader' failed to satisfy constraint: "
+            "Member must be ASCII text of at most 256 characters"
+        )
 
     qualified = arns.split_qualifier(sm_arn)[1] is not None
 

@@ -66,6 +66,14 @@ def _require(request: dict[str, Any], field: str) -> Any:
     return value
 
 
+def unqualified(arn: Any) -> str:
+    """A state machine ARN that must name neither a version nor an alias."""
+    base, qualifier = arns.split_qualifier(arn)
+    if qualifier is not None:
+        raise ValidationError(f"Invalid Arn: 'Qualified state machine ARN not allowed: {arn}'")
+    return base
+
+
 def _versions() -> Any:
     # engine.services.versions builds on this module (state machine rows); imported when
     # first needed so the two can refer to each other.
@@ -225,8 +233,7 @@ def _describe(ctx: ServiceContext, arn: str, base: str, qualifier: str | None) -
 
 def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """UpdateStateMachine: a new revision; running executions keep their definition."""
-    arn = _require(request, "stateMachineArn")
-    arns.parse(arn, "stateMachine")
+    arn = unqualified(_require(request, "stateMachineArn"))
     definition = request.get("definition")
     role_arn = request.get("roleArn")
     if (
@@ -278,8 +285,7 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
 def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DeleteStateMachine, with its versions and aliases; succeeds for an unknown ARN too, as
     AWS does."""
-    arn = _require(request, "stateMachineArn")
-    arns.parse(arn, "stateMachine")
+    arn = unqualified(_require(request, "stateMachineArn"))
 
     def work(tx: Any) -> dict[str, Any]:
         tx.state_machines.delete(arn)

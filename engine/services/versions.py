@@ -17,7 +17,11 @@ from engine.errors import AlreadyExists, LimitExceeded, NotFound, ValidationErro
 from engine.services import arns
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, encode_token, page_size
-from engine.services.state_machines import StateMachineDoesNotExist, get_state_machine
+from engine.services.state_machines import (
+    StateMachineDoesNotExist,
+    get_state_machine,
+    unqualified,
+)
 
 # AWS quota: versions per state machine.
 MAX_VERSIONS = 1000
@@ -51,14 +55,6 @@ def _required(request: dict[str, Any], field: str) -> Any:
     return value
 
 
-def unqualified(arn: Any) -> str:
-    """A state machine ARN that must name neither a version nor an alias."""
-    base, qualifier = arns.split_qualifier(arn)
-    if qualifier is not None:
-        raise ValidationError(f"Invalid Arn: 'Qualified state machine ARN not allowed: {arn}'")
-    return base
-
-
 def version_arn(arn: Any) -> tuple[str, str]:
     """(state machine ARN, version ARN) of a version ARN, else ValidationException."""
     base, qualifier = arns.split_qualifier(arn)
@@ -71,7 +67,8 @@ def publish(
     tx: Any, machine: dict[str, Any], description: str | None, now: float
 ) -> dict[str, Any]:
     """Publish the state machine's current revision (``machine``: its row): the existing
-    version of that revision, else a new one with the next number."""
+    version of that revision, else a new one with the next number. Callers hold the state
+    machine's row lock (``tx.versions.lock_state_machine``) or have just created it."""
     existing = tx.versions.of_revision(machine["revision_id"])
     if existing is not None:
         return {"stateMachineVersionArn": existing["arn"], "creationDate": existing["created_at"]}
@@ -97,6 +94,11 @@ def publish(
 def check_description(request: dict[str, Any]) -> str | None:
     """``versionDescription`` of Create/UpdateStateMachine: only with ``publish``."""
     description = request.get("versionDescription")
+    if request.get("publish") is not None and not isinstance(request["publish"], bool):
+        raise ValidationError(
+            "1 validation error detected: Value at 'publish' failed to satisfy constraint: "
+            "Member must be a boolean"
+        )
     if description is not None and not request.get("publish"):
         raise ValidationError("Version description can only be set when publish is true")
     if description is not None and (not isinstance(description, str) or len(description) > 256):
@@ -117,9 +119,15 @@ def publish_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) 
             "constraint: Member must have length less than or equal to 256"
         )
     expected = request.get("revisionId")
+    if expected is not None and not isinstance(expected, str):
+        raise ValidationError(
+            "1 validation error detected: Value at 'revisionId' failed to satisfy constraint: "
+            "Member must be a string"
+        )
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
+        tx.versions.lock_state_machine(arn)
         machine = get_state_machine(tx, arn)
         if expected is not None and expected != machine["revision_uuid"]:
             raise ConflictException(
@@ -158,6 +166,7 @@ def delete_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) -
     base, arn = version_arn(_required(request, "stateMachineVersionArn"))
 
     def work(tx: Any) -> dict[str, Any]:
+        tx.versions.lock_state_machine(base)  # no alias may start routing to it meanwhile
         routed = [
             a["arn"]
             for a in tx.versions.aliases(base)

@@ -29,6 +29,16 @@ class VersionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def lock_state_machine(self, state_machine_arn: str) -> bool:
+        """Hold the state machine's row until the transaction ends (PostgreSQL; SQLite has one
+        writer anyway), so that publishes and alias changes of one state machine take turns:
+        each checks what exists (a version of this revision, an alias routing to a version)
+        and then writes, which two at once would both get wrong. False if there is no row."""
+        query = select(state_machines.c.id).where(state_machines.c.arn == state_machine_arn)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return self.conn.execute(query).first() is not None
+
     # --- versions ----------------------------------------------------------------------------
     def get(self, arn: str) -> dict[str, Any] | None:
         """A version with its revision's definition and role, or None."""
@@ -99,11 +109,11 @@ class VersionRepository:
         return dict(row) if row else None
 
     def aliases(self, state_machine_arn: str) -> list[dict[str, Any]]:
-        """Every alias of a state machine, oldest first."""
+        """Every alias of a state machine, newest first."""
         query = (
             select(state_machine_aliases)
             .where(state_machine_aliases.c.state_machine_arn == state_machine_arn)
-            .order_by(state_machine_aliases.c.id)
+            .order_by(state_machine_aliases.c.id.desc())
         )
         return [dict(r) for r in self.conn.execute(query).mappings()]
 

@@ -233,6 +233,12 @@ def test_bad_inputs_get_aws_codes(sfn: Any) -> None:
             "ExecutionDoesNotExist",
         ),
         (lambda: sfn.list_state_machines(nextToken="garbage!"), "InvalidToken"),
+        (
+            lambda: sfn.start_execution(stateMachineArn=arn, traceHeader="x" * 300),
+            "ValidationException",
+        ),
+        (lambda: sfn.start_execution(stateMachineArn=arn, traceHeader="é"), "ValidationException"),
+        (lambda: sfn.update_state_machine(stateMachineArn=arn + ":1"), "ValidationException"),
     ]
     for call, code in cases:
         with pytest.raises(ClientError) as err:

@@ -35,6 +35,9 @@ def test_a_retried_fifo_receive_gets_the_same_messages(sqs: Any, ctx: Any) -> No
     assert receive("attempt-2") == []  # the group is in flight
     ctx.clock.advance(31)  # visibility timeout (30 s) over, still within five minutes
     assert receive("attempt-1") == first
+    # The repeat started the visibility timeout again: nobody else takes them meanwhile.
+    assert receive("attempt-2") == []
+    ctx.clock.advance(31)
     # Another attempt may now take the messages; the first attempt's record is then stale.
     second = receive("attempt-2", 3)
     assert [body for body, _ in second] == ["m1", "m2", "m3"]

@@ -72,6 +72,8 @@ def test_bad_permissions_are_refused_and_change_nothing(sqs: Any) -> None:
         ({"Label": "two", "AWSAccountIds": ["111122223333"], "Actions": ["DeleteQueue"]}, "owner"),
         ({"Label": "two", "AWSAccountIds": ["111122223333"], "Actions": ["Fly"]}, "valid actions"),
         ({"Label": "bad label!", "AWSAccountIds": ["111122223333"], "Actions": ["*"]}, "Label"),
+        ({"Label": "é", "AWSAccountIds": ["111122223333"], "Actions": ["*"]}, "Label"),
+        ({"Label": "two", "AWSAccountIds": ["x y"], "Actions": ["*"]}, "12 digits"),
     ]
     for request, reason in refused:
         with pytest.raises(ClientError) as err:
@@ -107,3 +109,30 @@ def test_add_permission_over_the_query_protocol(sqs: Any, endpoint: str) -> None
     policy = _policy(sqs, url)
     assert policy is not None
     assert policy["Statement"][0]["Action"] == ["SQS:SendMessage", "SQS:GetQueueUrl"]
+
+
+def test_permissions_extend_a_policy_set_by_hand_and_refuse_too_many_actions(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="handmade")["QueueUrl"]
+    mine = {"Sid": "Mine", "Effect": "Allow", "Principal": "*", "Action": "SQS:SendMessage"}
+    # IAM allows a single statement as an object instead of a list.
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": mine})},
+    )
+    sqs.add_permission(QueueUrl=url, Label="added", AWSAccountIds=["111122223333"], Actions=["*"])
+    policy = _policy(sqs, url)
+    assert policy is not None
+    assert [s["Sid"] for s in policy["Statement"]] == ["Mine", "added"]
+    with pytest.raises(ClientError) as err:
+        sqs.add_permission(
+            QueueUrl=url,
+            Label="many",
+            AWSAccountIds=["111122223333"],
+            Actions=["SendMessage"] * 8,
+        )
+    assert code_of(err) == "OverLimit"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [1]})})
+    with pytest.raises(ClientError) as err:
+        sqs.add_permission(QueueUrl=url, Label="x", AWSAccountIds=["111122223333"], Actions=["*"])
+    assert code_of(err) == "InvalidParameterValue"
+    assert _policy(sqs, url) == {"Statement": [1]}  # refused, not replaced

@@ -234,3 +234,41 @@ def test_metadata_only_describes_leave_out_definition_and_data(sfn: Any) -> None
     with pytest.raises(ClientError) as err:
         sfn.describe_execution(executionArn=execution, includedData="SOME")
     assert code_of(err) == "ValidationException"
+
+
+def test_concurrent_publishes_and_alias_creates_agree(endpoint: str) -> None:
+    """Publishing one revision from several clients at once makes one version; creating the
+    same alias at once answers each with it (on PostgreSQL, where they run side by side)."""
+    import threading
+
+    from tests.support.server import sfn_client
+
+    clients = [sfn_client(endpoint) for _ in range(6)]
+    arn, v1, _v2 = _machine(clients[0], "raced")
+    revision = clients[0].update_state_machine(stateMachineArn=arn, definition=_answering("r"))
+    barrier = threading.Barrier(len(clients))
+    published: list[Any] = [None] * len(clients)
+    aliased: list[Any] = [None] * len(clients)
+
+    def race(i: int) -> None:
+        barrier.wait()
+        try:
+            published[i] = clients[i].publish_state_machine_version(
+                stateMachineArn=arn, revisionId=revision["revisionId"]
+            )["stateMachineVersionArn"]
+            aliased[i] = clients[i].create_state_machine_alias(
+                name="raced-alias",
+                routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}],
+            )["stateMachineAliasArn"]
+        except ClientError as exc:  # compared below
+            published[i] = aliased[i] = exc
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert published == [f"{arn}:3"] * len(clients)
+    assert aliased == [f"{arn}:raced-alias"] * len(clients)
+    versions = clients[0].list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    assert len(versions) == 3

@@ -152,3 +152,10 @@ class InvalidAddress(SqsError):
     """A QueueUrl that is not one of ours."""
 
     code = "InvalidAddress"
+
+
+class OverLimit(SqsError):
+    """A limit of SQS would be passed (e.g. more than seven actions in one permission)."""
+
+    code = "OverLimit"
+    kind = "limit"

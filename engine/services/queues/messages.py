@@ -89,14 +89,15 @@ def receive_message(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -
         queue = load_queue(ctx, tx, body.get("QueueUrl"))
         if queue["fifo"]:
             queue = lock_queue(ctx, tx, body.get("QueueUrl"))
-            repeated = _repeat_attempt(tx, queue, attempt, now) if attempt else None
+        values = attrs.stored(queue)
+        timeout = override if override is not None else int(values["VisibilityTimeout"])
+        if queue["fifo"] and attempt:
+            repeated = _repeat_attempt(tx, queue, attempt, now, timeout)
             if repeated:
                 return [_render(ctx, queue, m, system_names, attribute_names) for m in repeated]
-        values = attrs.stored(queue)
         cutoff = now - int(values["MessageRetentionPeriod"])
         if queue["fifo"] or _expiry_due(ctx, queue["id"], now):
             tx.queues.expire(queue["id"], cutoff)
-        timeout = override if override is not None else int(values["VisibilityTimeout"])
         redrive = json.loads(values["RedrivePolicy"]) if values.get("RedrivePolicy") else None
         dlq = tx.queues.by_arn(redrive["deadLetterTargetArn"]) if redrive else None
         if queue["fifo"]:
@@ -156,11 +157,12 @@ def _attempt_id(value: Any) -> str | None:
 
 
 def _repeat_attempt(
-    tx: Any, queue: dict[str, Any], attempt: str, now: float
+    tx: Any, queue: dict[str, Any], attempt: str, now: float, timeout: int
 ) -> list[dict[str, Any]] | None:
     """The messages a FIFO receive attempt returned, with the same receipt handles, if it was
     made in the last five minutes and none of them was deleted, received again or had its
-    visibility changed since; else None (the receive runs afresh)."""
+    visibility changed since; else None (the receive runs afresh). As in SQS, the repeat
+    starts their visibility timeout again (nobody else may take them meanwhile)."""
     recorded = tx.queues.receive_attempt(queue["id"], attempt, now - ATTEMPT_SECONDS)
     if recorded is None:
         return None
@@ -172,6 +174,11 @@ def _repeat_attempt(
         if message is None or message["receipt"] != receipt or message["visible_at"] != visible_at:
             return None
         again.append(message)
+    for message in again:
+        message["visible_at"] = now + timeout
+        tx.queues.update_message(message["id"], visible_at=message["visible_at"])
+    handed = [[m["id"], m["receipt"], m["visible_at"]] for m in again]
+    tx.queues.remember_attempt(queue["id"], attempt, now, json.dumps(handed))
     return again
 
 

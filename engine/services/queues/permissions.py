@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.services.context import ServiceContext
 from engine.services.queues.common import Caller, changed_queue, lock_queue, run
-from engine.services.queues.errors import InvalidParameterValue, MissingParameter
+from engine.services.queues.errors import InvalidParameterValue, MissingParameter, OverLimit
 
 # The actions AddPermission may share with other accounts (botocore's documentation).
 SHARED_ACTIONS = frozenset(
@@ -44,11 +44,16 @@ _OWNER_ONLY = frozenset(
 )
 
 
+_LABEL_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+# AWS: "you can add up to 7 actions" to one permission; more answer OverLimit.
+MAX_ACTIONS = 7
+
+
 def _label(body: dict[str, Any]) -> str:
     label = body.get("Label")
     if not label:
         raise MissingParameter("The request must contain the parameter Label.")
-    if len(label) > 80 or not all(c.isalnum() or c in "-_" for c in label):
+    if len(label) > 80 or not set(label) <= _LABEL_CHARACTERS:
         raise InvalidParameterValue(
             f"Value {label} for parameter Label is invalid. Reason: Can only include "
             "alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
@@ -66,15 +71,22 @@ def _listed(body: dict[str, Any], member: str, singular: str) -> list[str]:
 
 
 def _policy(queue: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the queue's stored attributes, its policy: the stored one or an empty one)."""
+    """(the queue's stored attributes, its policy: the stored one or an empty one). A policy
+    set by SetQueueAttributes that these calls cannot extend is refused, never replaced."""
     attributes = json.loads(queue["attributes"])
     text = attributes.get("Policy")
     policy = json.loads(text) if text else {}
-    if not isinstance(policy, dict) or not isinstance(policy.get("Statement", []), list):
-        policy = {}
+    statements = policy.get("Statement", []) if isinstance(policy, dict) else None
+    if isinstance(statements, dict):  # IAM allows a single statement as an object
+        statements = [statements]
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        raise InvalidParameterValue(
+            "The queue's Policy attribute is not a policy document with a list of statements; "
+            "replace it with SetQueueAttributes first."
+        )
+    policy["Statement"] = statements
     policy.setdefault("Version", "2012-10-17")
     policy.setdefault("Id", f"{queue['arn']}/SQSDefaultPolicy")
-    policy.setdefault("Statement", [])
     return attributes, policy
 
 
@@ -98,6 +110,14 @@ def add_permission(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) ->
     label = _label(body)
     accounts = _listed(body, "AWSAccountIds", "AWSAccountId")
     actions = _listed(body, "Actions", "ActionName")
+    for account in accounts:
+        if len(account) != 12 or not account.isascii() or not account.isdigit():
+            raise InvalidParameterValue(
+                f"Value {account} for parameter AWSAccountId is invalid. "
+                "Reason: An AWS account ID is 12 digits."
+            )
+    if len(actions) > MAX_ACTIONS:
+        raise OverLimit(f"{len(actions)} Actions were found, maximum allowed is {MAX_ACTIONS}.")
     for action in actions:
         if action in _OWNER_ONLY:
             raise InvalidParameterValue(
