@@ -87,6 +87,10 @@ class Fiber:
     # A silent fiber's events are not part of this execution's history (a Distributed Map
     # iteration runs as a child workflow on AWS, with its own history).
     silent: bool = False
+    # The type of the state whose failure ended this fiber when that state recorded no end
+    # of its own (a Task's TaskFailed ends the task, not the state): the Parallel or Map
+    # tearing the fiber down records it as aborted.
+    open_state: str | None = None
 
     @property
     def failed(self) -> bool:

@@ -28,6 +28,10 @@ JSONATA = "JSONata"
 MAX_HISTORY_EVENTS = 25_000
 # States that record an *StateAborted event when cancelled mid-way (HistoryEventType).
 _ABORTABLE = frozenset({"Task", "Wait", "Map", "Parallel"})
+# The states a failure leaves open: a Task has no TaskStateFailed event, so the Parallel or
+# Map whose branch or iteration it ends aborts it (see ``abort_open_states``). The recordings
+# show it for Task; a Wait's failure (a bad SecondsPath) has none recorded, so it is left out.
+_LEFT_OPEN_BY_FAILURE = frozenset({"Task"})
 JSONPATH = "JSONPath"
 # The request number of an abort (StopExecution, the end of a parent): requests are numbered
 # from 1, so resolving this one tells the interpreter to stop the execution where it is.
@@ -414,6 +418,8 @@ class Interpreter:
                 self._report_evaluation_failure(fiber, call, err)
                 if main_line:  # a redrive resumes the failed state
                     self.resume_at = self._main_line_state()
+                elif state["Type"] in _LEFT_OPEN_BY_FAILURE:
+                    fiber.open_state = state["Type"]
                 raise
             except GeneratorExit:
                 # The branch or iteration running this state was cancelled (a sibling failed,
@@ -503,6 +509,21 @@ class Interpreter:
         fiber = self.scheduler.spawn(make_body, parent, self.last_linked)
         fiber.silent = silent or parent.silent
         return fiber
+
+    def abort_open_states(self, fibers: list[Fiber]) -> None:
+        """Record the states that failed ``fibers`` (branches or iterations that a failing
+        Parallel or Map tears down) as aborted, after the aborts of the siblings it cancelled.
+
+        AWS records TaskStateAborted for a Task whose failure ended its branch or iteration,
+        after its TaskFailed or TaskTimedOut (and after MapIterationFailed), and before the
+        Parallel or Map fails or retries. The abort is not linked: the next event of the
+        Parallel or Map follows the failure (recorded AWS histories: a Parallel retried after
+        its branch's Lambda task failed, a Map whose Lambda tasks timed out).
+        """
+        for fiber in fibers:
+            if fiber.open_state is not None:
+                self.emit(fiber, f"{fiber.open_state}StateAborted", None, link=False)
+                fiber.open_state = None
 
     def join(self, fibers: list[Fiber], fail_fast: bool = True) -> Join:
         """The operation a fiber yields to wait on children."""

@@ -162,6 +162,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
             continue
         for other in running:
             interp.cancel(other)
+        interp.abort_open_states([fibers[i] for i in sorted(fibers)])
         if listener is not None:
             interp.cancel(listener)
         interp.keep_for_redrive(call, {**done_before, **succeeded})

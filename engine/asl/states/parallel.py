@@ -62,6 +62,7 @@ def _attempt(interp: Interpreter, call: StateCall) -> Generator[Any, Any, Outcom
     if failed is not None:
         for other in branches.values():
             interp.cancel(other)
+        interp.abort_open_states(list(branches.values()))
         interp.keep_for_redrive(call, {**done_before, **succeeded})
         assert failed.error is not None
         raise failed.error
