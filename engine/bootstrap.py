@@ -3,6 +3,7 @@ creates a Store, so api and workers never import engine.store themselves."""
 
 from __future__ import annotations
 
+import engine.asl.states  # noqa: F401 - see build()
 from engine.clock import Clock
 from engine.services.context import ServiceContext
 from engine.settings import Settings
@@ -12,7 +13,11 @@ from engine.store.repository import Store
 def build(
     settings: Settings | None = None, clock: Clock | None = None, migrate: bool = True
 ) -> ServiceContext:
-    """A ready ServiceContext; upgrades the database schema first unless ``migrate`` is off."""
+    """A ready ServiceContext; upgrades the database schema first unless ``migrate`` is off.
+
+    The state handlers (engine.asl.states) are imported with this module: the interpreter
+    loads them lazily (they import it), and the first execution of a new process paid ~30 ms
+    for that import (bench/PROFILES.md)."""
     settings = settings or Settings()
     if migrate:
         upgrade(settings.database_url)
