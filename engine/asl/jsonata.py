@@ -145,8 +145,14 @@ class _FieldEvaluator:
         # Functions first so that a workflow variable shadows a function of the same name, the way
         # a JSONata ``$name := ...`` binding does; ``$states`` is reserved and cannot be shadowed.
         self._bindings: dict[str, Any] = dict(_FUNCTIONS)
-        self._bindings.update(ctx.variables)
-        self._bindings["states"] = states
+        # jsonata-python reads a binding of None as undefined; a variable (or $states member)
+        # holding JSON null must read as null ("Expected 'array', but was 'null'"). Nulls
+        # inside objects and arrays already read as null.
+        for name, variable in ctx.variables.items():
+            self._bindings[name] = Utils.NULL_VALUE if variable is None else variable
+        self._bindings["states"] = {
+            key: Utils.NULL_VALUE if member is None else member for key, member in states.items()
+        }
         self._bindings["__evaluate_entry"] = self._guard.enter
         self._bindings["__evaluate_exit"] = self._guard.exit
 

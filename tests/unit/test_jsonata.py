@@ -571,3 +571,16 @@ def test_the_recorded_cases_were_found() -> None:
     if not CASES.is_dir():
         pytest.skip("the conformance cases are not checked out next to the project")
     assert len(_single_pass_cases()) >= 35
+
+
+# --- JSON null in variables and $states -------------------------------------------------------
+
+
+def test_a_variable_or_input_holding_null_reads_as_null_not_undefined() -> None:
+    assert evaluate("{% $v %}", v=None) is None  # null, not "returned nothing (undefined)"
+    assert evaluate("{% $type($v) %}", v=None) == "null"
+    assert evaluate("{% [$v, 1] %}", v=None) == [None, 1]
+    assert evaluate_field("{% $type($states.input) %}", "Output", {"input": None}, context()) == (
+        "null"
+    )
+    assert failure("{% $missing %}").cause.endswith("returned nothing (undefined).")
