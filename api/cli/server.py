@@ -50,7 +50,19 @@ def serve(
         f"Stepwell listening on http://{settings.host}:{settings.port} "
         f"(database {settings.database_url})"
     )
+    _freeze_startup_objects()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what startup built (modules, the app, the store's engine) out of the cyclic
+    garbage collector's full passes: those objects live as long as the process, and scanning
+    them again on every oldest-generation collection showed up as pauses in the middle of
+    large decisions (a 1,000-item Map, bench/PROFILES.md)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def engine_only(
@@ -71,6 +83,7 @@ def engine_only(
         settings.node_id = node_id
     ctx = bootstrap.build(settings)
     loops = EngineLoops(ctx)
+    _freeze_startup_objects()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
