@@ -10,7 +10,6 @@ server CPU (bench/PROFILES.md). The pool is as wide as anyio's default
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,10 +20,6 @@ POOL_THREADS = 40
 _pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="stepwell-http")
 
 
-async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``fn(*args, **kwargs)`` in the pool; its result, or its exception raised here."""
-    loop = asyncio.get_running_loop()
-    call = functools.partial(fn, *args, **kwargs) if kwargs else fn
-    if kwargs:
-        return await loop.run_in_executor(_pool, call)
-    return await loop.run_in_executor(_pool, call, *args)
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)`` in the pool; its result, or its exception raised here."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)

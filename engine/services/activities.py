@@ -7,7 +7,7 @@ from typing import Any
 from engine.errors import NotFound, ValidationError
 from engine.services import arns
 from engine.services.context import ServiceContext
-from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.pagination import decode_token, listing, page_size
 
 
 class ActivityDoesNotExist(NotFound):
@@ -86,15 +86,14 @@ def list_activities(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
 
     def work(tx: Any) -> dict[str, Any]:
         rows = tx.tasks.activity_page(after, limit + 1)
-        out: dict[str, Any] = {
-            "activities": [
-                {"activityArn": r["arn"], "name": r["name"], "creationDate": r["created_at"]}
-                for r in rows[:limit]
-            ]
-        }
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("act", rows[limit - 1]["id"])
-        return out
+        return listing(
+            "activities",
+            rows,
+            limit,
+            "act",
+            "id",
+            lambda r: {"activityArn": r["arn"], "name": r["name"], "creationDate": r["created_at"]},
+        )
 
     return ctx.store.run(work)
 

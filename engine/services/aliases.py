@@ -14,40 +14,20 @@ from engine import codec
 from engine.errors import InvalidName, ValidationError
 from engine.services import arns
 from engine.services.context import ServiceContext
-from engine.services.pagination import decode_token, encode_token, page_size
-from engine.services.state_machines import get_state_machine
-from engine.services.versions import (
-    ConflictException,
-    ResourceNotFound,
+from engine.services.pagination import decode_token, listing, page_size
+from engine.services.state_machines import (
     ServiceQuotaExceeded,
-    routing_of,
-    version_arn,
+    described,
+    get_state_machine,
+    require,
 )
+from engine.services.tags import ResourceNotFound
+from engine.services.versions import ConflictException, routing_of, version_arn
 
 # AWS quota: aliases per state machine.
 MAX_ALIASES = 100
 # botocore's CharacterRestrictedName: at least one non-digit, so no alias looks like a version.
 _ALIAS_NAME = re.compile(r"^(?=.*[a-zA-Z_\-.])[a-zA-Z0-9_\-.]{1,80}$")
-
-
-def _required(request: dict[str, Any], field: str) -> Any:
-    value = request.get(field)
-    if value is None:
-        raise ValidationError(
-            f"1 validation error detected: Value null at '{field}' failed to satisfy "
-            "constraint: Member must not be null"
-        )
-    return value
-
-
-def _description(request: dict[str, Any]) -> str | None:
-    description = request.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > 256):
-        raise ValidationError(
-            "1 validation error detected: Value at 'description' failed to satisfy "
-            "constraint: Member must have length less than or equal to 256"
-        )
-    return description
 
 
 def _routing(value: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -104,16 +84,16 @@ def _get(tx: Any, arn: str) -> dict[str, Any]:
 
 def create_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """CreateStateMachineAlias: idempotent for the same description and routing."""
-    name = _required(request, "name")
+    name = require(request, "name")
     if not isinstance(name, str) or not _ALIAS_NAME.fullmatch(name):
         raise InvalidName(f"Invalid Name: '{name}'")
-    description = _description(request)
-    machine_arn, routes = _routing(_required(request, "routingConfiguration"))
+    description = described(request, "description")
+    machine_arn, routes = _routing(require(request, "routingConfiguration"))
     arn = f"{machine_arn}:{name}"
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
-        tx.versions.lock_state_machine(machine_arn)  # one alias change at a time
+        tx.state_machines.lock(machine_arn)  # one alias change at a time
         get_state_machine(tx, machine_arn)
         existing = tx.versions.alias(arn)
         if existing is not None:
@@ -146,7 +126,7 @@ def create_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
 
 def describe_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DescribeStateMachineAlias."""
-    arn = _alias_arn(_required(request, "stateMachineAliasArn"))
+    arn = _alias_arn(require(request, "stateMachineAliasArn"))
 
     def work(tx: Any) -> dict[str, Any]:
         alias = _get(tx, arn)
@@ -166,12 +146,12 @@ def describe_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -
 
 def update_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """UpdateStateMachineAlias: a new description, routing, or both."""
-    arn = _alias_arn(_required(request, "stateMachineAliasArn"))
+    arn = _alias_arn(require(request, "stateMachineAliasArn"))
     if request.get("description") is None and request.get("routingConfiguration") is None:
         raise ValidationError(
             "Either the description or the routingConfiguration must be specified"
         )
-    description = _description(request)
+    description = described(request, "description")
     routes = None
     if request.get("routingConfiguration") is not None:
         machine_arn, routes = _routing(request["routingConfiguration"])
@@ -182,7 +162,7 @@ def update_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
-        tx.versions.lock_state_machine(arns.split_qualifier(arn)[0])
+        tx.state_machines.lock(arns.split_qualifier(arn)[0])
         _get(tx, arn)
         values: dict[str, Any] = {"updated_at": now}
         if description is not None:
@@ -198,7 +178,7 @@ def update_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
 
 def delete_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DeleteStateMachineAlias: its versions stay."""
-    arn = _alias_arn(_required(request, "stateMachineAliasArn"))
+    arn = _alias_arn(require(request, "stateMachineAliasArn"))
 
     def work(tx: Any) -> dict[str, Any]:
         _get(tx, arn)
@@ -211,7 +191,7 @@ def delete_state_machine_alias(ctx: ServiceContext, request: dict[str, Any]) -> 
 def list_state_machine_aliases(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """ListStateMachineAliases: newest first, paginated; of a state machine, or given a
     version ARN, the aliases that route to that version."""
-    given = _required(request, "stateMachineArn")
+    given = require(request, "stateMachineArn")
     machine_arn, qualifier = arns.split_qualifier(given)
     if qualifier is not None and not qualifier.isdigit():
         raise ValidationError(f"Invalid Arn: 'Alias ARN not allowed here: {given}'")
@@ -229,14 +209,13 @@ def list_state_machine_aliases(ctx: ServiceContext, request: dict[str, Any]) -> 
                 or any(r["stateMachineVersionArn"] == given for r in routing_of(a))
             )
         ]
-        out: dict[str, Any] = {
-            "stateMachineAliases": [
-                {"stateMachineAliasArn": a["arn"], "creationDate": a["created_at"]}
-                for a in rows[:limit]
-            ]
-        }
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("alias", rows[limit - 1]["id"])
-        return out
+        return listing(
+            "stateMachineAliases",
+            rows,
+            limit,
+            "alias",
+            "id",
+            lambda a: {"stateMachineAliasArn": a["arn"], "creationDate": a["created_at"]},
+        )
 
     return ctx.store.read(work)

@@ -18,13 +18,15 @@ from engine.errors import (
 from engine.history.events import TERMINAL_TYPES, EventFields, HistoryEvent
 from engine.services import arns, versions
 from engine.services.context import ServiceContext
-from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.pagination import decode_token, listing, page_size
 from engine.services.state_machines import (
     StateMachineTypeNotSupported,
     get_state_machine,
     included_data,
     machine_for_start,
+    require,
 )
+from engine.services.tags import ResourceNotFound
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
@@ -79,13 +81,8 @@ async def start_execution_async(ctx: ServiceContext, request: dict[str, Any]) ->
 
 def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any:
     """Check a start request; the unit of work that writes it."""
-    sm_arn = request.get("stateMachineArn")
-    if sm_arn is None:
-        raise ValidationError(
-            "1 validation error detected: Value null at 'stateMachineArn' "
-            "failed to satisfy constraint: Member must not be null"
-        )
-    arns.parse(sm_arn, "stateMachine")
+    sm_arn = require(request, "stateMachineArn")
+    qualified = arns.split_qualifier(sm_arn)[1] is not None
     name = request.get("name") or str(uuid.uuid4())
     arns.check_name(name)
     input_text: str = request["input"] if request.get("input") is not None else "{}"
@@ -99,8 +96,6 @@ def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any
             "1 validation error detected: Value at 'traceHeader' failed to satisfy constraint: "
             "Member must be ASCII text of at most 256 characters"
         )
-
-    qualified = arns.split_qualifier(sm_arn)[1] is not None
 
     def work(tx: Any) -> dict[str, Any]:
         # A version or an alias: its row changes with every publish and alias update, and an
@@ -329,14 +324,11 @@ def list_executions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, A
         if qualifier is not None:  # executions started through this version or alias
             found = tx.versions.get(sm_arn) if qualifier.isdigit() else tx.versions.alias(sm_arn)
             if found is None:
-                raise versions.ResourceNotFound(f"Resource not found: '{sm_arn}'")
+                raise ResourceNotFound(f"Resource not found: '{sm_arn}'")
             through = {"version_arn" if qualifier.isdigit() else "alias_arn": sm_arn}
         redriven = None if redrive is None else redrive == "REDRIVEN"
         rows = tx.executions.page(base, status, before, limit + 1, redriven=redriven, **through)
-        out: dict[str, Any] = {"executions": [_summary(r) for r in rows[:limit]]}
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("ex", rows[limit - 1]["id"])
-        return out
+        return listing("executions", rows, limit, "ex", "id", _summary)
 
     return ctx.store.read(work)
 
@@ -461,10 +453,9 @@ def get_execution_history(ctx: ServiceContext, request: dict[str, Any]) -> dict[
             )
         else:
             rows = tx.executions.events(row["id"], after_id=position or 0, limit=limit + 1)
-        out: dict[str, Any] = {"events": [history_shape(r, include_data) for r in rows[:limit]]}
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("h", rows[limit - 1]["event_id"])
-        return out
+        return listing(
+            "events", rows, limit, "h", "event_id", lambda r: history_shape(r, include_data)
+        )
 
     return ctx.store.read(work)
 

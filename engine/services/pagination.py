@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import Any
 
 from engine.errors import InvalidToken, ValidationError
 
@@ -40,3 +42,20 @@ def decode_token(kind: str, token: object) -> int | None:
         return int(position)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidToken(f"Invalid Token: '{token}'") from exc
+
+
+def listing(
+    member: str,
+    rows: list[dict[str, Any]],
+    limit: int,
+    kind: str,
+    position: str,
+    item: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """A List* answer from up to ``limit + 1`` rows read: the first ``limit`` shaped by
+    ``item`` under ``member``, and a nextToken naming the last one's ``position`` when the
+    extra row shows that more follow."""
+    out: dict[str, Any] = {member: [item(row) for row in rows[:limit]]}
+    if len(rows) > limit:
+        out["nextToken"] = encode_token(kind, rows[limit - 1][position])
+    return out

@@ -11,16 +11,19 @@ from engine.errors import (
     AlreadyExists,
     InvalidArn,
     InvalidDefinitionError,
+    LimitExceeded,
     NotFound,
     ValidationError,
 )
 from engine.services import arns
 from engine.services.context import ServiceContext
-from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.pagination import decode_token, listing, page_size
 
 _DEFAULT_LOGGING = {"level": "OFF", "includeExecutionData": False}
 _DEFAULT_TRACING = {"enabled": False}
 MAX_DEFINITION_BYTES = 1_048_576
+# AWS quota: versions per state machine.
+MAX_VERSIONS = 1000
 
 
 class StateMachineDoesNotExist(NotFound):
@@ -33,6 +36,12 @@ class StateMachineAlreadyExists(AlreadyExists):
     """AWS: StateMachineAlreadyExists."""
 
     code = "StateMachineAlreadyExists"
+
+
+class ServiceQuotaExceeded(LimitExceeded):
+    """AWS: ServiceQuotaExceededException."""
+
+    code = "ServiceQuotaExceededException"
 
 
 class StateMachineTypeNotSupported(ValidationError):
@@ -56,7 +65,8 @@ def check_definition(definition: Any) -> dict[str, Any]:
         raise InvalidDefinitionError(exc.message) from exc
 
 
-def _require(request: dict[str, Any], field: str) -> Any:
+def require(request: dict[str, Any], field: str) -> Any:
+    """A request member that must be present, else AWS's "Value null ..." ValidationException."""
     value = request.get(field)
     if value is None:
         raise ValidationError(
@@ -74,22 +84,82 @@ def unqualified(arn: Any) -> str:
     return base
 
 
-def _versions() -> Any:
-    # engine.services.versions builds on this module (state machine rows); imported when
-    # first needed so the two can refer to each other.
-    from engine.services import versions
+def described(request: dict[str, Any], field: str) -> str | None:
+    """An optional description member: text of at most 256 characters."""
+    description = request.get(field)
+    if description is not None and (not isinstance(description, str) or len(description) > 256):
+        raise ValidationError(
+            f"1 validation error detected: Value at '{field}' failed to satisfy "
+            "constraint: Member must have length less than or equal to 256"
+        )
+    return description
 
-    return versions
+
+def version_description(request: dict[str, Any]) -> str | None:
+    """``versionDescription`` of Create/UpdateStateMachine: only with ``publish``."""
+    if request.get("publish") is not None and not isinstance(request["publish"], bool):
+        raise ValidationError(
+            "1 validation error detected: Value at 'publish' failed to satisfy constraint: "
+            "Member must be a boolean"
+        )
+    if request.get("versionDescription") is not None and not request.get("publish"):
+        raise ValidationError("Version description can only be set when publish is true")
+    return described(request, "versionDescription")
+
+
+def publish(
+    tx: Any, machine: dict[str, Any], description: str | None, now: float
+) -> dict[str, Any]:
+    """Publish a state machine's current revision (``machine``: its ``arn`` and
+    ``revision_id``) as a version: the existing version of that revision, else a new one with
+    the next number (engine.services.versions). Callers hold the state machine's row lock
+    (``tx.state_machines.lock``) or have just created it."""
+    existing = tx.versions.of_revision(machine["revision_id"])
+    if existing is not None:
+        return {"stateMachineVersionArn": existing["arn"], "creationDate": existing["created_at"]}
+    if tx.versions.count(machine["arn"]) >= MAX_VERSIONS:
+        raise ServiceQuotaExceeded(
+            f"Maximum number of versions ({MAX_VERSIONS}) reached for '{machine['arn']}'"
+        )
+    number = tx.versions.next_number(machine["arn"])
+    arn = f"{machine['arn']}:{number}"
+    tx.versions.insert(
+        {
+            "arn": arn,
+            "state_machine_arn": machine["arn"],
+            "version": number,
+            "revision_id": machine["revision_id"],
+            "description": description,
+            "created_at": now,
+        }
+    )
+    return {"stateMachineVersionArn": arn, "creationDate": now}
+
+
+def _answer(
+    tx: Any,
+    request: dict[str, Any],
+    out: dict[str, Any],
+    machine: dict[str, Any],
+    description: str | None,
+    now: float,
+) -> dict[str, Any]:
+    """Create/UpdateStateMachine's answer ``out``, with the version it published if asked."""
+    if request.get("publish"):
+        out["stateMachineVersionArn"] = publish(tx, machine, description, now)[
+            "stateMachineVersionArn"
+        ]
+    return out
 
 
 def create_state_machine(
     ctx: ServiceContext, region: str, request: dict[str, Any]
 ) -> dict[str, Any]:
     """CreateStateMachine: idempotent when every parameter matches the existing one."""
-    name = _require(request, "name")
+    name = require(request, "name")
     arns.check_name(name)
-    definition = _require(request, "definition")
-    role_arn = _require(request, "roleArn")
+    definition = require(request, "definition")
+    role_arn = require(request, "roleArn")
     check_definition(definition)
     sm_type = request.get("type") or "STANDARD"
     if sm_type not in ("STANDARD", "EXPRESS"):
@@ -102,8 +172,7 @@ def create_state_machine(
     now = ctx.clock.now()
     logging = request.get("loggingConfiguration") or _DEFAULT_LOGGING
     tracing = request.get("tracingConfiguration") or _DEFAULT_TRACING
-    versions = _versions()
-    version_description = versions.check_description(request)
+    description = version_description(request)
 
     def work(tx: Any) -> dict[str, Any]:
         existing = tx.state_machines.get(arn)
@@ -116,10 +185,7 @@ def create_state_machine(
             if not same:
                 raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
             out = {"stateMachineArn": arn, "creationDate": existing["created_at"]}
-            if request.get("publish"):
-                published = versions.publish(tx, existing, version_description, now)
-                out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
-            return out
+            return _answer(tx, request, out, existing, description, now)
         revision = tx.state_machines.add_revision(arn, str(uuid.uuid4()), definition, role_arn, now)
         tx.state_machines.insert(
             {
@@ -138,11 +204,7 @@ def create_state_machine(
         tags = request.get("tags") or []
         tx.tags.put(arn, {t["key"]: t.get("value", "") for t in tags})
         out = {"stateMachineArn": arn, "creationDate": now}
-        if request.get("publish"):
-            machine = {"arn": arn, "revision_id": revision}
-            published = versions.publish(tx, machine, version_description, now)
-            out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
-        return out
+        return _answer(tx, request, out, {"arn": arn, "revision_id": revision}, description, now)
 
     return ctx.store.run(work)
 
@@ -203,7 +265,7 @@ def included_data(request: dict[str, Any]) -> str:
 def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DescribeStateMachine, of the state machine or of one of its versions;
     ``includedData=METADATA_ONLY`` leaves out the definition."""
-    arn = _require(request, "stateMachineArn")
+    arn = require(request, "stateMachineArn")
     base, qualifier = arns.split_qualifier(arn)
     metadata_only = included_data(request) == "METADATA_ONLY"
     described = _describe(ctx, arn, base, qualifier)
@@ -233,7 +295,7 @@ def _describe(ctx: ServiceContext, arn: str, base: str, qualifier: str | None) -
 
 def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """UpdateStateMachine: a new revision; running executions keep their definition."""
-    arn = unqualified(_require(request, "stateMachineArn"))
+    arn = unqualified(require(request, "stateMachineArn"))
     definition = request.get("definition")
     role_arn = request.get("roleArn")
     if (
@@ -248,8 +310,7 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         )
     if definition is not None:
         check_definition(definition)
-    versions = _versions()
-    version_description = versions.check_description(request)
+    description = version_description(request)
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
@@ -271,11 +332,7 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
             values["tracing_configuration"] = codec.dumps(request["tracingConfiguration"])
         tx.state_machines.update(arn, **values)
         out = {"updateDate": now, "revisionId": revision_uuid}
-        if request.get("publish"):
-            machine = {"arn": arn, "revision_id": revision}
-            published = versions.publish(tx, machine, version_description, now)
-            out["stateMachineVersionArn"] = published["stateMachineVersionArn"]
-        return out
+        return _answer(tx, request, out, {"arn": arn, "revision_id": revision}, description, now)
 
     result = ctx.store.run(work)
     ctx.machine_cache.forget(arn)
@@ -285,7 +342,7 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
 def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DeleteStateMachine, with its versions and aliases; succeeds for an unknown ARN too, as
     AWS does."""
-    arn = unqualified(_require(request, "stateMachineArn"))
+    arn = unqualified(require(request, "stateMachineArn"))
 
     def work(tx: Any) -> dict[str, Any]:
         tx.state_machines.delete(arn)
@@ -305,27 +362,26 @@ def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[st
 
     def work(tx: Any) -> dict[str, Any]:
         rows = tx.state_machines.page(after, limit + 1)
-        out: dict[str, Any] = {
-            "stateMachines": [
-                {
-                    "stateMachineArn": r["arn"],
-                    "name": r["name"],
-                    "type": r["type"],
-                    "creationDate": r["created_at"],
-                }
-                for r in rows[:limit]
-            ]
-        }
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("sm", rows[limit - 1]["id"])
-        return out
+        return listing(
+            "stateMachines",
+            rows,
+            limit,
+            "sm",
+            "id",
+            lambda r: {
+                "stateMachineArn": r["arn"],
+                "name": r["name"],
+                "type": r["type"],
+                "creationDate": r["created_at"],
+            },
+        )
 
     return ctx.store.read(work)
 
 
 def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]:
     """ValidateStateMachineDefinition: diagnostics instead of an error."""
-    definition = _require(request, "definition")
+    definition = require(request, "definition")
     diagnostics = parser.validate_definition(definition)
     errors = [d for d in diagnostics if d.severity == "ERROR"]
     return {

@@ -13,46 +13,24 @@ import random
 from typing import Any
 
 from engine import codec
-from engine.errors import AlreadyExists, LimitExceeded, NotFound, ValidationError
+from engine.errors import AlreadyExists, ValidationError
 from engine.services import arns
 from engine.services.context import ServiceContext
-from engine.services.pagination import decode_token, encode_token, page_size
+from engine.services.pagination import decode_token, listing, page_size
 from engine.services.state_machines import (
     StateMachineDoesNotExist,
+    described,
     get_state_machine,
+    publish,
+    require,
     unqualified,
 )
-
-# AWS quota: versions per state machine.
-MAX_VERSIONS = 1000
 
 
 class ConflictException(AlreadyExists):
     """AWS: ConflictException."""
 
     code = "ConflictException"
-
-
-class ServiceQuotaExceeded(LimitExceeded):
-    """AWS: ServiceQuotaExceededException."""
-
-    code = "ServiceQuotaExceededException"
-
-
-class ResourceNotFound(NotFound):
-    """AWS: ResourceNotFound (a version or alias)."""
-
-    code = "ResourceNotFound"
-
-
-def _required(request: dict[str, Any], field: str) -> Any:
-    value = request.get(field)
-    if value is None:
-        raise ValidationError(
-            f"1 validation error detected: Value null at '{field}' failed to satisfy "
-            "constraint: Member must not be null"
-        )
-    return value
 
 
 def version_arn(arn: Any) -> tuple[str, str]:
@@ -63,61 +41,10 @@ def version_arn(arn: Any) -> tuple[str, str]:
     return base, str(arn)
 
 
-def publish(
-    tx: Any, machine: dict[str, Any], description: str | None, now: float
-) -> dict[str, Any]:
-    """Publish the state machine's current revision (``machine``: its row): the existing
-    version of that revision, else a new one with the next number. Callers hold the state
-    machine's row lock (``tx.versions.lock_state_machine``) or have just created it."""
-    existing = tx.versions.of_revision(machine["revision_id"])
-    if existing is not None:
-        return {"stateMachineVersionArn": existing["arn"], "creationDate": existing["created_at"]}
-    if tx.versions.count(machine["arn"]) >= MAX_VERSIONS:
-        raise ServiceQuotaExceeded(
-            f"Maximum number of versions ({MAX_VERSIONS}) reached for '{machine['arn']}'"
-        )
-    number = tx.versions.next_number(machine["arn"])
-    arn = f"{machine['arn']}:{number}"
-    tx.versions.insert(
-        {
-            "arn": arn,
-            "state_machine_arn": machine["arn"],
-            "version": number,
-            "revision_id": machine["revision_id"],
-            "description": description,
-            "created_at": now,
-        }
-    )
-    return {"stateMachineVersionArn": arn, "creationDate": now}
-
-
-def check_description(request: dict[str, Any]) -> str | None:
-    """``versionDescription`` of Create/UpdateStateMachine: only with ``publish``."""
-    description = request.get("versionDescription")
-    if request.get("publish") is not None and not isinstance(request["publish"], bool):
-        raise ValidationError(
-            "1 validation error detected: Value at 'publish' failed to satisfy constraint: "
-            "Member must be a boolean"
-        )
-    if description is not None and not request.get("publish"):
-        raise ValidationError("Version description can only be set when publish is true")
-    if description is not None and (not isinstance(description, str) or len(description) > 256):
-        raise ValidationError(
-            "1 validation error detected: Value at 'versionDescription' failed to satisfy "
-            "constraint: Member must have length less than or equal to 256"
-        )
-    return description
-
-
 def publish_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """PublishStateMachineVersion: optionally only if the current revision is ``revisionId``."""
-    arn = unqualified(_required(request, "stateMachineArn"))
-    description = request.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > 256):
-        raise ValidationError(
-            "1 validation error detected: Value at 'description' failed to satisfy "
-            "constraint: Member must have length less than or equal to 256"
-        )
+    arn = unqualified(require(request, "stateMachineArn"))
+    description = described(request, "description")
     expected = request.get("revisionId")
     if expected is not None and not isinstance(expected, str):
         raise ValidationError(
@@ -127,7 +54,7 @@ def publish_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) 
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
-        tx.versions.lock_state_machine(arn)
+        tx.state_machines.lock(arn)
         machine = get_state_machine(tx, arn)
         if expected is not None and expected != machine["revision_uuid"]:
             raise ConflictException(
@@ -141,21 +68,20 @@ def publish_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) 
 
 def list_state_machine_versions(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """ListStateMachineVersions: newest first, paginated."""
-    arn = unqualified(_required(request, "stateMachineArn"))
+    arn = unqualified(require(request, "stateMachineArn"))
     limit = page_size(request.get("maxResults"))
     before = decode_token("ver", request.get("nextToken"))
 
     def work(tx: Any) -> dict[str, Any]:
         rows = tx.versions.page(arn, before, limit + 1)
-        out: dict[str, Any] = {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": r["arn"], "creationDate": r["created_at"]}
-                for r in rows[:limit]
-            ]
-        }
-        if len(rows) > limit:
-            out["nextToken"] = encode_token("ver", rows[limit - 1]["version"])
-        return out
+        return listing(
+            "stateMachineVersions",
+            rows,
+            limit,
+            "ver",
+            "version",
+            lambda r: {"stateMachineVersionArn": r["arn"], "creationDate": r["created_at"]},
+        )
 
     return ctx.store.read(work)
 
@@ -163,10 +89,10 @@ def list_state_machine_versions(ctx: ServiceContext, request: dict[str, Any]) ->
 def delete_state_machine_version(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """DeleteStateMachineVersion: refused while an alias routes to it; running executions
     keep running it; deleting a version that is not there succeeds, as AWS does."""
-    base, arn = version_arn(_required(request, "stateMachineVersionArn"))
+    base, arn = version_arn(require(request, "stateMachineVersionArn"))
 
     def work(tx: Any) -> dict[str, Any]:
-        tx.versions.lock_state_machine(base)  # no alias may start routing to it meanwhile
+        tx.state_machines.lock(base)  # no alias may start routing to it meanwhile
         routed = [
             a["arn"]
             for a in tx.versions.aliases(base)

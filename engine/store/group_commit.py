@@ -74,8 +74,8 @@ class GroupCommit:
 
     async def submit(self, work: Any) -> Any:
         """Run ``work(tx)`` from the event loop in the writer thread; the result once committed."""
-        loop = asyncio.get_running_loop()
-        item = _Queued(work, loop.create_future())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        item = _Queued(work, future)
         with self._wake:
             if not self._writers:
                 for n in range(self._writer_count):
@@ -86,8 +86,7 @@ class GroupCommit:
                     self._writers.append(writer)
             self._pending.append(item)
             self._wake.notify()
-        assert item.future is not None
-        return await item.future
+        return await future
 
     def _write(self) -> None:
         while True:

@@ -303,13 +303,16 @@ class QueueRepository:
         ).scalar()
         return None if value is None else str(value)
 
-    def remember_attempt(self, queue_id: int, attempt_id: str, now: float, messages: str) -> None:
-        """Record what a receive attempt returned; forget attempts older than five minutes."""
+    def remember_attempt(
+        self, queue_id: int, attempt_id: str, now: float, messages: str, since: float
+    ) -> None:
+        """Record what a receive attempt returned; forget the queue's attempts made before
+        ``since`` (no retry may use them any more)."""
         self.conn.execute(
             delete(queue_receive_attempts).where(
                 queue_receive_attempts.c.queue_id == queue_id,
                 (queue_receive_attempts.c.attempt_id == attempt_id)
-                | (queue_receive_attempts.c.created_at <= now - 300),
+                | (queue_receive_attempts.c.created_at <= since),
             )
         )
         self.conn.execute(

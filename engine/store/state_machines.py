@@ -52,6 +52,16 @@ class StateMachineRepository:
         row = self.conn.execute(_GET, {"arn": arn}).mappings().first()
         return dict(row) if row else None
 
+    def lock(self, arn: str) -> None:
+        """Hold a state machine's row until the transaction ends (PostgreSQL; SQLite has one
+        writer anyway), so that publishes and alias changes of one state machine take turns:
+        each checks what exists (a version of this revision, an alias routing to a version)
+        and then writes, which two at once would both get wrong."""
+        query = select(state_machines.c.id).where(state_machines.c.arn == arn)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        self.conn.execute(query)
+
     def revision(self, revision_id: int) -> dict[str, Any] | None:
         """One stored definition."""
         row = (

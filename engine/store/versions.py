@@ -29,16 +29,6 @@ class VersionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def lock_state_machine(self, state_machine_arn: str) -> bool:
-        """Hold the state machine's row until the transaction ends (PostgreSQL; SQLite has one
-        writer anyway), so that publishes and alias changes of one state machine take turns:
-        each checks what exists (a version of this revision, an alias routing to a version)
-        and then writes, which two at once would both get wrong. False if there is no row."""
-        query = select(state_machines.c.id).where(state_machines.c.arn == state_machine_arn)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return self.conn.execute(query).first() is not None
-
     # --- versions ----------------------------------------------------------------------------
     def get(self, arn: str) -> dict[str, Any] | None:
         """A version with its revision's definition and role, or None."""
@@ -61,13 +51,11 @@ class VersionRepository:
 
     def next_number(self, state_machine_arn: str) -> int:
         """Take the state machine's next version number (never one used before)."""
-        self.conn.execute(
+        number = self.conn.execute(
             update(state_machines)
             .where(state_machines.c.arn == state_machine_arn)
             .values(last_version=state_machines.c.last_version + 1)
-        )
-        number = self.conn.execute(
-            select(state_machines.c.last_version).where(state_machines.c.arn == state_machine_arn)
+            .returning(state_machines.c.last_version)
         ).scalar_one()
         return int(number)
 

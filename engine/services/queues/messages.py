@@ -125,11 +125,11 @@ def receive_message(ctx: ServiceContext, caller: Caller, body: dict[str, Any]) -
                 receive_count=message["receive_count"] + 1,
                 first_received_at=message["first_received_at"] or now,
                 receipt=nonce,
+                visible_at=now + timeout,
             )
             taken.append(message)
         if queue["fifo"] and attempt and taken:
-            handed = [[m["id"], m["receipt"], now + timeout] for m in taken]
-            tx.queues.remember_attempt(queue["id"], attempt, now, json.dumps(handed))
+            _remember_attempt(tx, queue, attempt, now, taken)
         return [_render(ctx, queue, m, system_names, attribute_names) for m in taken]
 
     messages = ctx.store.run(work)
@@ -177,9 +177,16 @@ def _repeat_attempt(
     for message in again:
         message["visible_at"] = now + timeout
         tx.queues.update_message(message["id"], visible_at=message["visible_at"])
-    handed = [[m["id"], m["receipt"], m["visible_at"]] for m in again]
-    tx.queues.remember_attempt(queue["id"], attempt, now, json.dumps(handed))
+    _remember_attempt(tx, queue, attempt, now, again)
     return again
+
+
+def _remember_attempt(
+    tx: Any, queue: dict[str, Any], attempt: str, now: float, handed: list[dict[str, Any]]
+) -> None:
+    """Record which messages (row, receipt, visible until) a FIFO receive attempt handed out."""
+    rows = [[m["id"], m["receipt"], m["visible_at"]] for m in handed]
+    tx.queues.remember_attempt(queue["id"], attempt, now, json.dumps(rows), now - ATTEMPT_SECONDS)
 
 
 # A standard queue's receive leaves out messages past their retention period; deleting them
