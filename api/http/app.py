@@ -4,6 +4,7 @@ and test-only controls under ``/_stepwell``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,9 +20,9 @@ from engine.services.context import ServiceContext
 log = logging.getLogger("stepwell.http")
 
 
-def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
+def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
     """Build the application over an engine context (and its loops, to wake timers)."""
-    app = FastAPI(
+    app = StepwellApp(
         title="Stepwell",
         description="AWS Step Functions you run yourself. The AWS wire protocols are served on "
         "POST / (use boto3 with endpoint_url=...); the native REST API is under /v1.",
@@ -52,7 +53,7 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> FastAPI:
             "UnknownOperationException", f"Unknown target: {target}", states.CONTENT_TYPE
         )
 
-    app.add_middleware(_AwsWire, entry=aws_entry)
+    app.aws_entry = aws_entry
 
     @app.get("/_stepwell/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -136,31 +137,34 @@ async def _json_call(
     return protocol.json_response(result, adapter.CONTENT_TYPE)
 
 
-class _AwsWire:
-    """``POST /`` straight to the AWS wire adapters, ahead of FastAPI's router.
+class StepwellApp(FastAPI):
+    """The FastAPI application, with ``POST /`` handed straight to the AWS wire adapters.
 
-    Every AWS call is ``POST /`` told apart by a header or a form field, so route matching,
-    FastAPI's request handling and the exception middleware do nothing for it but cost
-    (some 30-40 us of server CPU per call here, bench/PROFILES.md). The adapters answer every
-    caller's error in the protocol's own shape; a failure of the server itself (a database
-    down past the retries, a bug) is answered as AWS does, ``InternalFailure`` with status
-    500, which SDKs retry, instead of a plain-text page."""
+    Every AWS call is ``POST /`` told apart by a header or a form field, so Starlette's
+    middleware stack, route matching, FastAPI's request handling and its exception middleware
+    do nothing for it but cost (some 30-40 us of server CPU per call here, bench/PROFILES.md).
+    The adapters answer every caller's error in the protocol's own shape; a failure of the
+    server itself (a database down past the retries, a bug) is answered as AWS does,
+    ``InternalFailure`` with status 500, which SDKs retry, instead of a plain-text page."""
 
-    def __init__(self, app: Any, entry: Any) -> None:
-        self.app = app
-        self.entry = entry
+    aws_entry: Callable[[Request], Awaitable[Response]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
+        if (
+            self.aws_entry is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == "/"
+        ):
             request = Request(scope, receive)
             try:
-                response = await self.entry(request)
+                response = await self.aws_entry(request)
             except Exception:
                 log.exception("AWS call failed inside the server")
                 response = _internal_failure(request)
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def _internal_failure(request: Request) -> Response:
