@@ -79,6 +79,7 @@ def claim_and_decide(ctx: ServiceContext, owner: str, limit: int = 32) -> int:
     now = ctx.clock.now()
 
     def work(tx: Any) -> tuple[int, list[tuple[Any, ...]]]:
+        tx.runtime.acknowledges_nothing()  # leases only: the decisions commit durably
         rows = tx.runtime.claim_rows(owner, now, ctx.settings.lease_seconds, limit)
         return len(rows), _load(ctx, tx, cache, owner, rows) if rows else []
 

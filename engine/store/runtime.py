@@ -138,6 +138,17 @@ class RuntimeRepository:
         rows = [dict(row) for row in self.conn.execute(statement, params).mappings()]
         return sorted(rows, key=lambda row: row["id"])
 
+    def acknowledges_nothing(self) -> None:
+        """Let this transaction commit without waiting for its WAL flush (PostgreSQL).
+
+        For a transaction that only takes leases: no caller is told of it, and should the
+        database lose it in a crash the executions are simply runnable and unleased again.
+        Its record still reaches disk before any later durable commit (the WAL is written in
+        order), so a decision committed under the lease never outlives the lease's record.
+        SQLite's commits do not wait for a flush here anyway (WAL, synchronous=NORMAL)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
     def resolutions(self, execution_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
         """Resolutions of an execution in the order they arrived."""
         rows = self.conn.execute(
