@@ -130,6 +130,9 @@ def test_version_errors_are_problems(api: Api) -> None:
     assert_problem(
         api.client.post(f"/v1/state-machines/{ghost}/versions"), 404, "StateMachineDoesNotExist"
     )
+    # As on AWS (ListStateMachineVersions has no StateMachineDoesNotExist), no versions.
+    listed = api.client.get(f"/v1/state-machines/{ghost}/versions")
+    assert listed.status_code == 200 and listed.json()["stateMachineVersions"] == []
     stale = api.client.post(f"/v1/state-machines/{arn}/versions", json={"revisionId": "stale"})
     assert_problem(stale, 409, "ConflictException")
     # A version or alias ARN where a version is expected, and the reverse.
