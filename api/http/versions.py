@@ -88,10 +88,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         responses=problems(400, 404, 409, 429),
     )
     async def publish_version(arn: str, body: schemas.PublishVersion | None = None) -> Response:
-        body = body or schemas.PublishVersion()
-        request = drop_none(
-            {"stateMachineArn": arn, "description": body.description, "revisionId": body.revisionId}
-        )
+        request = drop_none({"stateMachineArn": arn, **(body.model_dump() if body else {})})
         published = await call(versions.publish_state_machine_version, request)
         version_arn = published["stateMachineVersionArn"]
         return json_response(
