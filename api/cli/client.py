@@ -109,6 +109,10 @@ class Client:
         """POST a JSON body."""
         return self.request("POST", path, body=body)
 
+    def patch(self, path: str, body: Any) -> Any:
+        """PATCH a JSON body."""
+        return self.request("PATCH", path, body=body)
+
     def delete(self, path: str) -> Any:
         """DELETE."""
         return self.request("DELETE", path)

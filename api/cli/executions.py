@@ -42,7 +42,12 @@ DETAIL_WIDTH = 80
 
 @app.command("start")
 def start(
-    state_machine_arn: Annotated[str, typer.Argument(help="The state machine ARN.")],
+    state_machine_arn: Annotated[
+        str,
+        typer.Argument(
+            help="The state machine ARN, or a version (...:NAME:3) or alias (...:NAME:prod) ARN."
+        ),
+    ],
     name: Annotated[
         str | None, typer.Option("--name", help="Execution name (default: a UUID).")
     ] = None,
@@ -291,6 +296,8 @@ def _show_execution(execution: dict[str, Any]) -> None:
             ("Name", execution.get("name")),
             ("Status", execution.get("status")),
             ("State machine", execution.get("stateMachineArn")),
+            ("Version", execution.get("stateMachineVersionArn")),
+            ("Alias", execution.get("stateMachineAliasArn")),
             ("Started", timestamp(execution.get("startDate"))),
             ("Stopped", timestamp(execution.get("stopDate"))),
             ("Error", execution.get("error")),

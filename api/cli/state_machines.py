@@ -1,4 +1,5 @@
-"""``stepwell state-machines``: create, list, describe and delete state machines."""
+"""``stepwell state-machines``: create, list, describe and delete state machines; publish,
+list and delete their versions; ``aliases`` (api.cli.aliases) routes to versions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli import aliases
 from api.cli.client import (
     DEFAULT_ENDPOINT,
     AsJson,
@@ -22,9 +24,16 @@ from api.cli.client import (
     usage_error,
 )
 
-app = typer.Typer(help="Create, list, describe and delete state machines.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list, describe and delete state machines; publish versions; manage aliases.",
+    no_args_is_help=True,
+)
+app.add_typer(aliases.app, name="aliases")
 
 StateMachineArn = Annotated[str, typer.Argument(help="The state machine ARN.")]
+VersionArn = Annotated[
+    str, typer.Argument(help="The version ARN (the state machine ARN and :NUMBER).")
+]
 
 
 @app.command("create")
@@ -94,7 +103,7 @@ def describe(
     endpoint: Endpoint = DEFAULT_ENDPOINT,
     as_json: AsJson = False,
 ) -> None:
-    """Show a state machine and its definition."""
+    """Show a state machine, or a version of it (given a version ARN), and its definition."""
     with calling(endpoint) as api:
         machine = api.get(f"/state-machines/{arn_path(arn)}")
     if as_json:
@@ -109,6 +118,7 @@ def describe(
             ("Role", machine.get("roleArn")),
             ("Created", timestamp(machine.get("creationDate"))),
             ("Revision", machine.get("revisionId")),
+            ("Description", machine.get("description")),
         ]
     )
     console().print("Definition:", style="bold")
@@ -124,6 +134,77 @@ def delete(
     """Delete a state machine (succeeds for one that does not exist, as on AWS)."""
     with calling(endpoint) as api:
         api.delete(f"/state-machines/{arn_path(arn)}")
+    if as_json:
+        print_json({"deleted": arn})
+        return
+    console().print(f"Deleted {arn}", markup=False)
+
+
+# -- versions ------------------------------------------------------------------------------------
+
+
+@app.command("publish")
+def publish(
+    arn: StateMachineArn,
+    description: Annotated[
+        str | None, typer.Option("--description", help="Description of the version.")
+    ] = None,
+    revision_id: Annotated[
+        str | None,
+        typer.Option("--revision-id", help="Publish only if this is still the current revision."),
+    ] = None,
+    endpoint: Endpoint = DEFAULT_ENDPOINT,
+    as_json: AsJson = False,
+) -> None:
+    """Publish the current revision as a version (the existing one if already published)."""
+    body = {k: v for k, v in (("description", description), ("revisionId", revision_id)) if v}
+    with calling(endpoint) as api:
+        version = api.post(f"/state-machines/{arn_path(arn)}/versions", body)
+    if as_json:
+        print_json(version)
+        return
+    console().print(f"Published {version['stateMachineArn']}", markup=False)
+
+
+@app.command("versions")
+def versions(
+    arn: StateMachineArn,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
+    ] = None,
+    endpoint: Endpoint = DEFAULT_ENDPOINT,
+    as_json: AsJson = False,
+) -> None:
+    """List the versions of a state machine, newest first."""
+    with calling(endpoint) as api:
+        found = list(
+            api.pages(f"/state-machines/{arn_path(arn)}/versions", "stateMachineVersions", limit)
+        )
+    if as_json:
+        print_json({"stateMachineVersions": found})
+        return
+    table(
+        ["Version", "Created", "ARN"],
+        [
+            [
+                v["stateMachineVersionArn"].rsplit(":", 1)[-1],
+                timestamp(v["creationDate"]),
+                v["stateMachineVersionArn"],
+            ]
+            for v in found
+        ],
+    )
+
+
+@app.command("delete-version")
+def delete_version(
+    arn: VersionArn,
+    endpoint: Endpoint = DEFAULT_ENDPOINT,
+    as_json: AsJson = False,
+) -> None:
+    """Delete a version (refused while an alias routes to it; succeeds if it is gone)."""
+    with calling(endpoint) as api:
+        api.delete(f"/versions/{arn_path(arn)}")
     if as_json:
         print_json({"deleted": arn})
         return

@@ -97,9 +97,10 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
             media_type="application/json",
         )
 
-    from api.http import queues, rest, workers
+    from api.http import queues, rest, versions, workers
 
     app.include_router(rest.router(ctx))
+    app.include_router(versions.router(ctx))
     app.include_router(workers.router(ctx))
     app.include_router(queues.router(ctx))
     # Last: its /{account}/{queue} pattern must not shadow the routes above.

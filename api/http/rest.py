@@ -40,11 +40,13 @@ _PROBLEM_DESCRIPTIONS = {
     400: "Invalid request: a malformed body or parameter, a bad ARN, definition or input",
     404: "No such resource",
     409: "Conflicts with an existing resource",
+    429: "A quota would be passed",
     "default": "Any other error",
 }
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that answers these error statuses."""
     # Declaring "default" also keeps FastAPI from documenting a 422 that never happens.
     return {
         status: {
@@ -97,7 +99,8 @@ class ProblemRoute(APIRoute):
         return route
 
 
-def _json(value: Any, status: int = 200, location: str | None = None) -> Response:
+def json_response(value: Any, status: int = 200, location: str | None = None) -> Response:
+    """A JSON answer, with a Location header for a created resource."""
     headers = {"Location": location} if location else None
     return Response(
         codec.dumps(value), status_code=status, media_type="application/json", headers=headers
@@ -114,7 +117,8 @@ def _input_text(body: schemas.StartExecution) -> str | None:
     return codec.dumps(body.input)
 
 
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+def drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    """A service request without its absent members."""
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -143,10 +147,10 @@ def router(ctx: ServiceContext) -> APIRouter:
         tags=["state machines"],
         status_code=201,
         response_model=schemas.StateMachine,
-        responses=_problems(400, 409),
+        responses=problems(400, 409),
     )
     async def create_state_machine(body: schemas.CreateStateMachine) -> Response:
-        request = _drop_none(
+        request = drop_none(
             {
                 "name": body.name,
                 "definition": _definition_text(body.definition),
@@ -156,7 +160,9 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
         created = await in_thread(state_machines.create_state_machine, ctx, region, request)
         arn = created["stateMachineArn"]
-        return _json(await describe_machine(arn), 201, f"/v1/state-machines/{quote(arn, ':')}")
+        return json_response(
+            await describe_machine(arn), 201, f"/v1/state-machines/{quote(arn, ':')}"
+        )
 
     @api.get(
         "/state-machines",
@@ -164,24 +170,24 @@ def router(ctx: ServiceContext) -> APIRouter:
         description="Oldest first. Pass the returned nextToken to get the next page.",
         tags=["state machines"],
         response_model=schemas.StateMachineList,
-        responses=_problems(400),
+        responses=problems(400),
     )
     async def list_state_machines(
         maxResults: int | None = Query(None, description="Page size, 1-1000 (default 100)."),
         nextToken: str | None = Query(None, description="From the previous page."),
     ) -> Response:
-        request = _drop_none({"maxResults": maxResults, "nextToken": nextToken})
-        return _json(await call(state_machines.list_state_machines, request))
+        request = drop_none({"maxResults": maxResults, "nextToken": nextToken})
+        return json_response(await call(state_machines.list_state_machines, request))
 
     @api.get(
         "/state-machines/{arn}",
         summary="Describe a state machine",
         tags=["state machines"],
         response_model=schemas.StateMachine,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def get_state_machine(arn: str) -> Response:
-        return _json(await describe_machine(arn))
+        return json_response(await describe_machine(arn))
 
     @api.patch(
         "/state-machines/{arn}",
@@ -189,14 +195,14 @@ def router(ctx: ServiceContext) -> APIRouter:
         description="A new revision; running executions keep the definition they started with.",
         tags=["state machines"],
         response_model=schemas.StateMachine,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def update_state_machine(arn: str, body: schemas.UpdateStateMachine) -> Response:
         request: dict[str, Any] = {"stateMachineArn": arn, "roleArn": body.roleArn}
         if body.definition is not None:
             request["definition"] = _definition_text(body.definition)
-        await call(state_machines.update_state_machine, _drop_none(request))
-        return _json(await describe_machine(arn))
+        await call(state_machines.update_state_machine, drop_none(request))
+        return json_response(await describe_machine(arn))
 
     @api.delete(
         "/state-machines/{arn}",
@@ -205,7 +211,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         tags=["state machines"],
         status_code=204,
         response_class=Response,
-        responses=_problems(400),
+        responses=problems(400),
     )
     async def delete_state_machine(arn: str) -> Response:
         await call(state_machines.delete_state_machine, {"stateMachineArn": arn})
@@ -216,20 +222,21 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.post(
         "/state-machines/{arn}/executions",
         summary="Start an execution",
-        description="Idempotent for a running execution with the same name and input.",
+        description="Idempotent for a running execution with the same name and input. "
+        "``arn`` may name a version (``...:stateMachine:NAME:3``), which runs that version's "
+        "definition, or an alias (``...:stateMachine:NAME:prod``), which runs one of the "
+        "versions it routes to, chosen by weight; the execution names both.",
         tags=["executions"],
         status_code=201,
         response_model=schemas.Execution,
-        responses=_problems(400, 404, 409),
+        responses=problems(400, 404, 409),
     )
     async def start_execution(arn: str, body: schemas.StartExecution | None = None) -> Response:
         body = body or schemas.StartExecution()
-        request = _drop_none(
-            {"stateMachineArn": arn, "name": body.name, "input": _input_text(body)}
-        )
+        request = drop_none({"stateMachineArn": arn, "name": body.name, "input": _input_text(body)})
         started = await call(executions.start_execution, request)
         execution_arn = started["executionArn"]
-        return _json(
+        return json_response(
             await describe_execution(execution_arn),
             201,
             f"/v1/executions/{quote(execution_arn, ':')}",
@@ -238,10 +245,11 @@ def router(ctx: ServiceContext) -> APIRouter:
     @api.get(
         "/state-machines/{arn}/executions",
         summary="List the executions of a state machine",
-        description="Newest first, optionally only those with one status.",
+        description="Newest first, optionally only those with one status. Given a version or "
+        "alias ARN, only the executions started through it.",
         tags=["executions"],
         response_model=schemas.ExecutionList,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def list_executions(
         arn: str,
@@ -251,7 +259,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         maxResults: int | None = Query(None, description="Page size, 1-1000 (default 100)."),
         nextToken: str | None = Query(None, description="From the previous page."),
     ) -> Response:
-        request = _drop_none(
+        request = drop_none(
             {
                 "stateMachineArn": arn,
                 "statusFilter": status,
@@ -259,17 +267,17 @@ def router(ctx: ServiceContext) -> APIRouter:
                 "nextToken": nextToken,
             }
         )
-        return _json(await call(executions.list_executions, request))
+        return json_response(await call(executions.list_executions, request))
 
     @api.get(
         "/executions/{arn}",
         summary="Describe an execution",
         tags=["executions"],
         response_model=schemas.Execution,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def get_execution(arn: str) -> Response:
-        return _json(await describe_execution(arn))
+        return json_response(await describe_execution(arn))
 
     @api.post(
         "/executions/{arn}/stop",
@@ -278,13 +286,13 @@ def router(ctx: ServiceContext) -> APIRouter:
         "the execution as it is afterwards.",
         tags=["executions"],
         response_model=schemas.Execution,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def stop_execution(arn: str, body: schemas.StopExecution | None = None) -> Response:
         body = body or schemas.StopExecution()
-        request = _drop_none({"executionArn": arn, "error": body.error, "cause": body.cause})
+        request = drop_none({"executionArn": arn, "error": body.error, "cause": body.cause})
         await call(executions.stop_execution, request)
-        return _json(await describe_execution(arn))
+        return json_response(await describe_execution(arn))
 
     @api.get(
         "/executions/{arn}/history",
@@ -292,7 +300,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         description="Events oldest first (newest first with reverseOrder), in pages.",
         tags=["executions"],
         response_model=schemas.History,
-        responses=_problems(400, 404),
+        responses=problems(400, 404),
     )
     async def get_history(
         arn: str,
@@ -300,7 +308,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         nextToken: str | None = Query(None, description="From the previous page."),
         reverseOrder: bool = Query(False, description="Newest event first."),
     ) -> Response:
-        request = _drop_none(
+        request = drop_none(
             {
                 "executionArn": arn,
                 "maxResults": maxResults,
@@ -308,6 +316,6 @@ def router(ctx: ServiceContext) -> APIRouter:
                 "reverseOrder": reverseOrder or None,
             }
         )
-        return _json(await call(executions.get_execution_history, request))
+        return json_response(await call(executions.get_execution_history, request))
 
     return api

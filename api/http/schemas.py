@@ -114,6 +114,12 @@ class Execution(_Response):
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    stateMachineVersionArn: str | None = Field(
+        None, description="The version it runs, when started from a version or an alias."
+    )
+    stateMachineAliasArn: str | None = Field(
+        None, description="The alias it was started through, if any."
+    )
 
 
 class ExecutionSummary(_Response):
@@ -147,4 +153,93 @@ class History(_Response):
     """A page of history events."""
 
     events: list[HistoryEvent]
+    nextToken: str | None = None
+
+
+# -- versions and aliases ------------------------------------------------------------------------
+
+
+class PublishVersion(_Request):
+    """Body of ``POST /v1/state-machines/{arn}/versions`` (the body itself is optional)."""
+
+    description: str | None = Field(None, description="At most 256 characters.")
+    revisionId: str | None = Field(
+        None,
+        description="Publish only if this is still the current revision (409 otherwise): "
+        "the ``revisionId`` a describe answered.",
+    )
+
+
+class StateMachineVersion(StateMachine):
+    """The DescribeStateMachine shape of a version: ``stateMachineArn`` is the version ARN."""
+
+    description: str | None = None
+
+
+class VersionSummary(_Response):
+    """One entry of a version listing."""
+
+    stateMachineVersionArn: str
+    creationDate: float
+
+
+class VersionList(_Response):
+    """A page of versions, newest first."""
+
+    stateMachineVersions: list[VersionSummary]
+    nextToken: str | None = None
+
+
+class Route(_Request):
+    """One entry of an alias's routing: a version and the share of executions it gets."""
+
+    stateMachineVersionArn: str = Field(
+        description="A version ARN of the alias's state machine (``...:stateMachine:NAME:3``)."
+    )
+    weight: int = Field(description="Percentage of executions, 0-100; the weights sum to 100.")
+
+
+class CreateAlias(_Request):
+    """Body of ``POST /v1/state-machines/{arn}/aliases``."""
+
+    name: str = Field(
+        description="1-80 letters, digits, '-', '_' or '.', and not only digits "
+        "(a number would read as a version)."
+    )
+    routingConfiguration: list[Route] = Field(
+        description="One version (weight 100), or two versions of this state machine "
+        "sharing the executions."
+    )
+    description: str | None = Field(None, description="At most 256 characters.")
+
+
+class UpdateAlias(_Request):
+    """Body of ``PATCH /v1/aliases/{arn}``: at least one member."""
+
+    routingConfiguration: list[Route] | None = Field(None, description="A new routing.")
+    description: str | None = Field(None, description="A new description.")
+
+
+class Alias(_Response):
+    """The DescribeStateMachineAlias shape."""
+
+    stateMachineAliasArn: str
+    name: str
+    description: str | None = None
+    routingConfiguration: list[dict[str, Any]]
+    creationDate: float
+    updateDate: float
+
+
+class AliasSummary(_Response):
+    """One entry of an alias listing."""
+
+    stateMachineAliasArn: str
+    creationDate: float
+
+
+class AliasList(_Response):
+    """A page of aliases, newest first."""
+
+    stateMachineAliases: list[AliasSummary]
     nextToken: str | None = None
