@@ -135,6 +135,12 @@ async def handle_json(
     return protocol.json_response(result, CONTENT_TYPE)
 
 
+def internal_failure(message: str) -> Response:
+    """A failure of the server itself on the JSON protocol: AWS's common InternalFailure (500,
+    retried by SDKs), with the query-compatible header SQS's JSON answers always carry."""
+    return _json_error("InternalFailure", message, "InternalFailure", 500)
+
+
 def _json_error(code: str, message: str, query_code: str, status: int = 400) -> Response:
     sender = "Receiver" if status >= 500 else "Sender"
     return protocol.json_error(

@@ -170,7 +170,10 @@ class StepwellApp(FastAPI):
 
 def _internal_failure(request: Request) -> Response:
     message = "The request processing has failed because of an unknown error."
-    if request.headers.get("x-amz-target"):  # JSON protocols (Step Functions, SQS)
+    target = request.headers.get("x-amz-target", "")
+    if target.startswith(sqs.TARGET_PREFIX):
+        return sqs.internal_failure(message)
+    if target:  # Step Functions' JSON protocol
         return protocol.json_error("InternalFailure", message, states.CONTENT_TYPE, 500)
     return protocol.query_error("InternalFailure", message, 500, sender="Receiver")
 

@@ -312,3 +312,27 @@ def test_a_failure_inside_the_server_is_an_aws_internal_failure(
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     monkeypatch.undo()
     assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["kept"]
+
+
+def test_a_failure_inside_the_server_is_an_sqs_internal_failure(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same on SQS's JSON protocol: boto3 reads InternalFailure (500) from the
+    query-compatible header SQS answers carry, and the queue made before is intact."""
+    from engine.services import queues
+
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+
+    def broken(ctx: Any, caller: Any, body: Any) -> Any:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setitem(queues.OPERATIONS, "ListQueues", broken)
+    with pytest.raises(ClientError) as err:
+        sqs.list_queues()
+    assert code_of(err) == "InternalFailure"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-query-error"] == (
+        "InternalFailure;Receiver"
+    )
+    monkeypatch.undo()
+    assert sqs.list_queues()["QueueUrls"] == [url]
