@@ -138,9 +138,10 @@ class StepwellServer(_Process):
 
     name = "stepwell"
 
-    def __init__(self, workdir: Path, database_url: str) -> None:
+    def __init__(self, workdir: Path, database_url: str, engine: bool = True) -> None:
         super().__init__(workdir)
         self.database_url = database_url
+        self.engine = engine  # False: ``server --no-engine``, the HTTP API alone
 
     def _command(self) -> tuple[list[str], dict[str, str]]:
         env = dict(
@@ -150,7 +151,8 @@ class StepwellServer(_Process):
             STEPWELL_HOST="127.0.0.1",
             STEPWELL_ALLOW_RESET="1",
         )
-        return [sys.executable, "-m", "api.cli.main", "server"], env
+        args = [sys.executable, "-m", "api.cli.main", "server"]
+        return (args if self.engine else [*args, "--no-engine"]), env
 
     def _ready_url(self) -> str:
         return f"{self.endpoint}/_stepwell/health"

@@ -9,6 +9,13 @@ the ceiling; ``chain_start_fraction``: chain's StartExecution requests/s through
 fraction of the ceiling (null when chain did not run first; boto3's own cost per call bounds
 it). Stepwell only: moto has no empty handler to compare with. Client and server share the
 same cores, so every figure includes the cost of the Python client.
+
+With the engine on, the server also runs every execution those starts make (about twice a
+start's own CPU for chain's ten states, in the same process), so starts/s is bounded by
+executions/s. ``engine_off_*``: the same two measurements on a server of the same database
+started with ``--no-engine`` (the HTTP API alone: starts are written, nothing runs them), i.e.
+what StartExecution itself costs beside the empty handler. The measured server is stopped for
+it and started again afterwards (on a new port).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from bench.common import RunContext, Target, Workload, create_state_machine, run_threads
+from bench.servers import StepwellServer
 from bench.workloads import chain
 
 THREADS = 8
@@ -48,6 +56,7 @@ def measure(target: Target, ctx: RunContext) -> dict[str, Any]:
         return "POST", "/", orjson.dumps(body), headers
 
     start_rate = _hammer(target, duration, start)
+    off_rate, off_start_rate = _engine_off(target, duration, start)
     chain_figures = ctx.shared.get((target.name, "chain"))
     chain_rate = chain_figures.get("start_requests_per_s") if chain_figures else None
     return {
@@ -58,7 +67,30 @@ def measure(target: Target, ctx: RunContext) -> dict[str, Any]:
         "start_fraction": start_rate / rate if rate else None,
         "chain_start_requests_per_s": chain_rate,
         "chain_start_fraction": chain_rate / rate if chain_rate and rate else None,
+        "engine_off_requests_per_s": off_rate,
+        "engine_off_start_requests_per_s": off_start_rate,
+        "engine_off_start_fraction": off_start_rate / off_rate if off_rate else None,
     }
+
+
+def _engine_off(
+    target: Target, duration: float, start: Callable[[], Request]
+) -> tuple[float | None, float | None]:
+    """The empty handler's and StartExecution's requests/s on ``server --no-engine`` over the
+    same database; (None, None) when the target is not a Stepwell server."""
+    server = target.server
+    if not isinstance(server, StepwellServer):
+        return None, None
+    server.stop()
+    alone = StepwellServer(server.workdir, server.database_url, engine=False)
+    try:
+        alone.start()
+        off = Target(target.name, alone)
+        rate = _hammer(off, duration, lambda: ("GET", PATH, None, {}))
+        return rate, _hammer(off, duration, start)
+    finally:
+        alone.stop()
+        target.restart()  # the measured server again, for the workloads after this one
 
 
 def _hammer(target: Target, duration: float, request: Callable[[], Request]) -> float:
@@ -102,6 +134,12 @@ WORKLOAD = Workload(
     name="ceiling",
     description="empty GET /_stepwell/ping, then StartExecution, from 8 keep-alive threads",
     run=measure,
-    headline=("requests_per_s", "start_requests_per_s", "start_fraction", "chain_start_fraction"),
+    headline=(
+        "requests_per_s",
+        "start_requests_per_s",
+        "start_fraction",
+        "chain_start_fraction",
+        "engine_off_start_fraction",
+    ),
     targets=("stepwell",),
 )
