@@ -140,7 +140,13 @@ def _settle(batch: list[_Queued]) -> None:
         future = item.future
         if future is None or future.done():  # the caller went away (request cancelled)
             continue
-        if item.error is not None:
+        if isinstance(item.error, StopIteration):
+            # A future refuses StopIteration (TypeError), which stopped this loop before the
+            # rest of the group was answered: those requests hung.
+            error = RuntimeError(f"unit of work raised {item.error!r}")
+            error.__cause__ = item.error
+            future.set_exception(error)
+        elif item.error is not None:
             future.set_exception(item.error)
         else:
             future.set_result(item.result)
