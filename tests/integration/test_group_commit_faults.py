@@ -5,10 +5,66 @@ Every caller is still answered, promptly and with the right error."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from typing import Any
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from engine.store.group_commit import GroupCommit
+from engine.store.repository import Store
+
+
+def test_a_database_locked_past_the_retries_is_tried_once_per_group(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite, locked by another process for longer than the retries last: the waiting starts
+    are all answered with the error after the group's own retries. Trying each of them again
+    alone, with retries of its own, kept every later request of the process waiting N times
+    as long (with the 30 s busy timeout, minutes per start)."""
+    from engine.store import database
+
+    path = tmp_path / "locked.db"
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 1)
+    store = Store(f"sqlite:///{path}")
+    store.create_schema()
+    attempts: list[int] = []
+    once = store._once
+
+    def counted(work: Any) -> Any:
+        attempts.append(1)
+        return once(work)
+
+    monkeypatch.setattr(store, "_once", counted)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    units = 8
+
+    async def starts() -> list[Any]:
+        # Hold this process's writer lock while the units queue, so that at most the first
+        # is taken alone and the rest wait as one group.
+        store._local_writer.acquire()
+        try:
+            waiting = [
+                asyncio.ensure_future(
+                    store.submit_grouped(lambda tx, i=i: tx.tags.put(f"arn:{i}", {"k": "v"}))
+                )
+                for i in range(units)
+            ]
+            await asyncio.sleep(0)  # every unit is queued now
+        finally:
+            store._local_writer.release()
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    try:
+        results = asyncio.run(starts())
+    finally:
+        other.close()
+        store.dispose()
+    assert all(isinstance(r, OperationalError) for r in results), results
+    # At most two groups, five attempts each (Store.run's retries).
+    assert len(attempts) <= 10, f"{len(attempts)} transactions tried for {units} starts"
 
 
 def test_a_unit_raising_stop_iteration_does_not_leave_its_group_unanswered() -> None:
