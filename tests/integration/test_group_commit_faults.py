@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from engine.services.context import ServiceContext
 from engine.store.group_commit import GroupCommit
-from engine.store.repository import Store
+from engine.store.repository import Conflict, Store
 
 
 def test_a_database_locked_past_the_retries_is_tried_once_per_group(
@@ -108,3 +109,24 @@ def test_a_unit_raising_stop_iteration_does_not_leave_its_group_unanswered() -> 
     results = asyncio.run(asyncio.wait_for(run(), 30))
     assert results[0] == "gate" and results[1] == 1 and results[3] == 3
     assert isinstance(results[2], RuntimeError) and "StopIteration" in str(results[2])
+
+
+def test_a_bulk_event_insert_refused_by_a_key_is_a_conflict(ctx: ServiceContext) -> None:
+    """Eight events or more go to PostgreSQL through COPY: its refusal must surface as the
+    store's Conflict, as the row-by-row insert's does (and as SQLAlchemy would have raised)."""
+    rows = [
+        {
+            "execution_id": 1,
+            "event_id": n,
+            "previous_event_id": n - 1,
+            "type": "PassStateEntered",
+            "timestamp": 1.0,
+            "details": None,
+        }
+        for n in range(1, 9)
+    ]
+    ctx.store.run(lambda tx: tx.executions.insert_events(rows))
+    with pytest.raises(Conflict):
+        ctx.store.run(lambda tx: tx.executions.insert_events(rows))
+    stored = ctx.store.read(lambda tx: tx.executions.events(1))
+    assert [e["event_id"] for e in stored] == list(range(1, 9))
