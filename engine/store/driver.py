@@ -39,3 +39,17 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> 
         raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
+
+
+def copy_rows(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Stream ``rows`` through PostgreSQL's ``COPY ... FROM STDIN`` (psycopg's copy)."""
+    psycopg = conn.connection.driver_connection
+    assert psycopg is not None
+    try:
+        with psycopg.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # Mapped like the statements above: a refused key is a Conflict, a lock timeout or a
+        # dropped connection is retried, as through SQLAlchemy.
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc

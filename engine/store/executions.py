@@ -151,11 +151,8 @@ class ExecutionRepository:
         if not rows:
             return
         if self.conn.dialect.name == "postgresql" and len(rows) >= _COPY_FROM_ROWS:
-            psycopg = self.conn.connection.driver_connection
-            assert psycopg is not None
-            with psycopg.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
-                for row in rows:
-                    copy.write_row([row[column] for column in _EVENT_COLUMNS])
+            values = [[row[column] for column in _EVENT_COLUMNS] for row in rows]
+            driver.copy_rows(self.conn, _COPY_EVENTS, values)
             return
         driver.execute_many(self.conn, _RAW_INSERT_EVENTS[self.conn.dialect.name], rows)
 

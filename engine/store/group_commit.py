@@ -11,7 +11,8 @@ two INSERTs (bench/PROFILES.md).
 Either way a caller learns its result only after the commit that holds its work; should one
 unit fail, the transaction is rolled back and each unit runs again in a transaction of its
 own, so an error reaches only its own caller and leaves nothing behind. A unit of work may
-therefore run more than once; only one run commits.
+therefore run more than once; only one run commits. When the database itself fails past the
+store's retries (``transient``), every unit of the group gets that error at once.
 """
 
 from __future__ import annotations
@@ -48,8 +49,17 @@ class GroupCommit:
     process idle unless another group is on its way meanwhile.
     """
 
-    def __init__(self, run: Callable[[Any], Any], lock: Any, writers: int = 1) -> None:
+    def __init__(
+        self,
+        run: Callable[[Any], Any],
+        lock: Any,
+        writers: int = 1,
+        transient: Callable[[BaseException], bool] = lambda _exc: False,
+    ) -> None:
         self._run = run
+        # Errors of the database itself that ``run`` has already retried (a lock held past
+        # the retries, a server that is gone): no unit caused them.
+        self._transient = transient
         self._lock = lock
         self._writer_count = writers
         self._queue_lock = threading.Lock()
@@ -116,8 +126,14 @@ class GroupCommit:
             if len(batch) > 1:
                 try:
                     results = self._run(lambda tx: [item.work(tx) for item in batch])
-                except Exception:  # noqa: BLE001 - one unit failed: run each alone (below)
-                    pass
+                except Exception as exc:  # noqa: BLE001 - one unit failed: run each alone (below)
+                    if self._transient(exc):
+                        # Each unit alone would meet the same error after retries of its own:
+                        # the last caller (and everyone queued behind this group) would wait
+                        # for N+1 rounds of retries instead of one.
+                        for item in batch:
+                            item.error, item.done = exc, True
+                        return
                 else:
                     for item, result in zip(batch, results, strict=True):
                         item.result, item.done = result, True
@@ -140,7 +156,13 @@ def _settle(batch: list[_Queued]) -> None:
         future = item.future
         if future is None or future.done():  # the caller went away (request cancelled)
             continue
-        if item.error is not None:
+        if isinstance(item.error, StopIteration):
+            # A future refuses StopIteration (TypeError), which stopped this loop before the
+            # rest of the group was answered: those requests hung.
+            error = RuntimeError(f"unit of work raised {item.error!r}")
+            error.__cause__ = item.error
+            future.set_exception(error)
+        elif item.error is not None:
             future.set_exception(item.error)
         else:
             future.set_result(item.result)

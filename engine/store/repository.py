@@ -67,6 +67,7 @@ class Store:
             self.run,
             self._local_writer if self.is_sqlite else threading.Lock(),
             writers=1 if self.is_sqlite else POSTGRES_GROUP_WRITERS,
+            transient=lambda exc: isinstance(exc, OperationalError),
         )
 
     @contextmanager
