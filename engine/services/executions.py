@@ -83,7 +83,9 @@ def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any
     """Check a start request; the unit of work that writes it."""
     sm_arn = require(request, "stateMachineArn")
     qualified = arns.split_qualifier(sm_arn)[1] is not None
-    name = request.get("name") or str(uuid.uuid4())
+    name = request.get("name")
+    if name is None:  # absent: a generated name; an empty one is refused like any bad name
+        name = str(uuid.uuid4())
     arns.check_name(name)
     input_text: str = request["input"] if request.get("input") is not None else "{}"
     value = parse_input(input_text)

@@ -203,6 +203,25 @@ def test_bad_definitions(sfn: Any, definition: str, fragment: str) -> None:
     assert sfn.list_state_machines()["stateMachines"] == []
 
 
+def test_an_empty_execution_name_is_refused_not_replaced(sfn: Any, endpoint: str) -> None:
+    """boto3 refuses an empty name itself; a client that sends one anyway gets InvalidName
+    (an absent name is the one that gets a generated UUID) and nothing is started."""
+    arn = sfn.create_state_machine(name="named", definition=json.dumps(PASS_CHAIN), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    answer = httpx.post(
+        endpoint,
+        content=json.dumps({"stateMachineArn": arn, "name": ""}),
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "AWSStepFunctions.StartExecution",
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["__type"] == "InvalidName"
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == []
+
+
 def test_bad_inputs_get_aws_codes(sfn: Any) -> None:
     arn = sfn.create_state_machine(name="ok", definition=json.dumps(PASS_CHAIN), roleArn=ROLE)[
         "stateMachineArn"
