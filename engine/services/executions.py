@@ -67,16 +67,34 @@ def start_execution(
     in one transaction; idempotent for a running execution with the same name and input.
     ``sync`` (StartSyncExecution) requires an Express state machine."""
     # Concurrent starts share one commit (group commit); each answers only after it.
-    result = ctx.store.run_grouped(_start_work(ctx, request, sync))
+    result = _answer(ctx.store.run_grouped(_start_work(ctx, request, sync)))
     ctx.waker.wake()
     return result
 
 
 async def start_execution_async(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """StartExecution from the event loop: checked there, written by the group-commit thread."""
-    result = await ctx.store.submit_grouped(_start_work(ctx, request, False))
+    result = _answer(await ctx.store.submit_grouped(_start_work(ctx, request, False)))
     ctx.waker.wake()
     return result
+
+
+class _Refused:
+    """A start refused before it wrote anything (no such state machine, a name taken by
+    another execution). Returned rather than raised inside the unit of work, so the other
+    starts of its group still commit together: a unit that raises rolls its whole group back,
+    and each of them is then run again alone (engine.store.group_commit)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ServiceError) -> None:
+        self.error = error
+
+
+def _answer(result: Any) -> dict[str, Any]:
+    if isinstance(result, _Refused):
+        raise result.error
+    return dict(result)
 
 
 def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any:
@@ -99,7 +117,13 @@ def _start_work(ctx: ServiceContext, request: dict[str, Any], sync: bool) -> Any
             "Member must be ASCII text of at most 256 characters"
         )
 
-    def work(tx: Any) -> dict[str, Any]:
+    def work(tx: Any) -> dict[str, Any] | _Refused:
+        try:
+            return start(tx)
+        except ServiceError as err:  # nothing written yet: see _Refused
+            return _Refused(err)
+
+    def start(tx: Any) -> dict[str, Any]:
         # A version or an alias: its row changes with every publish and alias update, and an
         # alias chooses a version per start, so it is read each time.
         if qualified:

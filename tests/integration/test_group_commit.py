@@ -195,3 +195,43 @@ def test_the_writer_thread_survives_an_interrupted_group(ctx: ServiceContext) ->
     failed, _ = asyncio.run(asyncio.wait_for(both(), 30))
     assert isinstance(failed, RuntimeError)
     assert ctx.store.read(lambda tx: tx.tags.list("arn:after")) == {"k": "v"}
+
+
+def test_a_refused_start_does_not_undo_its_group(
+    ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start refused before writing (its name taken with other input) is answered with its
+    error while the rest of its group commits once: before, it rolled the group back and each
+    start was run again alone (a transaction each)."""
+    machine = state_machines.create_state_machine(
+        ctx, "us-east-1", {"name": "refusing", "definition": json.dumps(PASS), "roleArn": ROLE}
+    )["stateMachineArn"]
+    executions.start_execution(ctx, {"stateMachineArn": machine, "name": "taken"})
+    attempts: list[int] = []
+    once = ctx.store._once
+
+    def counted(work: Any) -> Any:
+        attempts.append(1)
+        return once(work)
+
+    monkeypatch.setattr(ctx.store, "_once", counted)
+
+    async def starts() -> list[Any]:
+        requests = [{"stateMachineArn": machine, "name": f"r-{i}"} for i in range(10)]
+        requests[3] = {"stateMachineArn": machine, "name": "taken", "input": '{"other": 1}'}
+        return await asyncio.gather(
+            *(executions.start_execution_async(ctx, r) for r in requests),
+            return_exceptions=True,
+        )
+
+    holder = threading.Thread(target=_hold_writer, args=(ctx, 0.2))
+    holder.start()
+    results = asyncio.run(starts())
+    holder.join()
+    assert isinstance(results[3], executions.ExecutionAlreadyExists), results[3]
+    assert all(isinstance(r, dict) for i, r in enumerate(results) if i != 3), results
+    listed = executions.list_executions(ctx, {"stateMachineArn": machine})["executions"]
+    assert sorted(e["name"] for e in listed) == sorted(
+        ["taken", *(f"r-{i}" for i in range(10) if i != 3)]
+    )
+    assert len(attempts) <= 3, f"{len(attempts)} transactions for 10 starts"
