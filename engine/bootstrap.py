@@ -3,6 +3,9 @@ creates a Store, so api and workers never import engine.store themselves."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import engine.asl.states  # noqa: F401 - see build()
 from engine.clock import Clock
 from engine.services.context import ServiceContext
@@ -42,3 +45,38 @@ def reset(ctx: ServiceContext) -> None:
     ctx.machine_cache.clear()
     ctx.queue_cache.clear()
     ctx.queue_expiry.clear()
+
+
+# Wake-up keys with a waiter of their own besides the task signals' keys.
+DECIDER_KEY = "decider"
+TIMERS_KEY = "timers"
+
+
+def connect_nodes(ctx: ServiceContext) -> Any:
+    """On PostgreSQL, start passing this node's wake-ups to the other nodes of the database
+    and theirs to this one's waiters (engine.store.notifications); returns the bus to stop at
+    shutdown, or None on SQLite (one process owns a SQLite database)."""
+    from engine.services import tasks
+    from engine.store.notifications import NotificationBus
+
+    if not ctx.settings.database_url.startswith("postgresql"):
+        return None
+    signals = tasks.signals(ctx)
+
+    def deliver(key: str) -> None:
+        if key == DECIDER_KEY:
+            ctx.waker.wake_here()
+        elif key == TIMERS_KEY:
+            ctx.timer_waker.wake_here()
+        else:
+            signals.notify_here(key)
+
+    # The bus's own name: node ids default to the process id, which other hosts may share.
+    bus = NotificationBus(
+        ctx.settings.database_url, f"{ctx.settings.node_id}-{uuid.uuid4().hex[:8]}", deliver
+    )
+    ctx.waker.relay = lambda: bus.publish(DECIDER_KEY)
+    ctx.timer_waker.relay = lambda: bus.publish(TIMERS_KEY)
+    signals.relay = bus.publish
+    bus.start()
+    return bus

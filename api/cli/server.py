@@ -46,6 +46,9 @@ def serve(
     if loops is not None:
         app.router.on_startup.append(loops.start)
         app.router.on_shutdown.append(loops.stop)
+    bus = bootstrap.connect_nodes(ctx)  # other nodes of a PostgreSQL database hear our wake-ups
+    if bus is not None:
+        app.router.on_shutdown.append(bus.stop)
     typer.echo(
         f"Stepwell listening on http://{settings.host}:{settings.port} "
         f"(database {settings.database_url})"
@@ -83,6 +86,7 @@ def engine_only(
         settings.node_id = node_id
     ctx = bootstrap.build(settings)
     loops = EngineLoops(ctx)
+    bus = bootstrap.connect_nodes(ctx)  # woken by the HTTP nodes' starts and answers
     _freeze_startup_objects()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -90,6 +94,8 @@ def engine_only(
     loops.start()
     done.wait()
     loops.stop()
+    if bus is not None:
+        bus.stop()
 
 
 @db_app.command("upgrade")

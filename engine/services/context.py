@@ -18,13 +18,22 @@ from engine.settings import Settings
 class Waker:
     """Wakes the engine loops in this process at once when work appears (no sleep-polling).
 
-    Other processes on the same PostgreSQL database notice the work on their next poll.
+    ``relay``, when set, passes the wake-up on to the other nodes of a shared PostgreSQL
+    database (engine.store.notifications, wired by engine.bootstrap.connect_nodes); without
+    it they notice the work on their next poll.
     """
 
     event: threading.Event = field(default_factory=threading.Event)
+    relay: Callable[[], None] | None = None
 
     def wake(self) -> None:
-        """Signal that runnable work exists."""
+        """Signal that runnable work exists (here, and to the other nodes)."""
+        self.event.set()
+        if self.relay is not None:
+            self.relay()
+
+    def wake_here(self) -> None:
+        """Signal this process only (a wake-up that came from another node)."""
         self.event.set()
 
     def wait(self, timeout: float) -> bool:

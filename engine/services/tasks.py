@@ -10,7 +10,7 @@ import asyncio
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import formatdate
 from typing import Any
@@ -62,9 +62,17 @@ class TaskSignals:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        # Passes keys on to the other nodes of a shared database (engine.bootstrap).
+        self.relay: Callable[[str], None] | None = None
 
     def notify(self, key: str) -> None:
-        """Wake every waiter on ``key``."""
+        """Wake every waiter on ``key``, here and on the other nodes."""
+        self.notify_here(key)
+        if self.relay is not None:
+            self.relay(key)
+
+    def notify_here(self, key: str) -> None:
+        """Wake this process's waiters on ``key`` (a key that came from another node)."""
         with self._lock:
             waiters = list(self._waiters.get(key, ()))
         for loop, event in waiters:
