@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import NotFound, ValidationError
-from engine.services import arns
+from engine.services import arns, constraints
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, listing, page_size
 
@@ -31,11 +31,13 @@ def create_activity(ctx: ServiceContext, region: str, request: dict[str, Any]) -
         )
     arns.check_name(name)
     arn = activity_arn(region, ctx.account, name)
+    tags = constraints.tags(request.get("tags"))
+    constraints.tag_count(arn, len(tags))
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:
         row = tx.tasks.add_activity(arn, name, now)
-        tx.tags.put(arn, {t["key"]: t.get("value", "") for t in request.get("tags") or []})
+        tx.tags.put(arn, tags)
         return {"activityArn": arn, "creationDate": row["created_at"]}
 
     return ctx.store.run(work)

@@ -16,7 +16,7 @@ from engine.errors import (
     ValidationError,
 )
 from engine.history.events import TERMINAL_TYPES, EventFields, HistoryEvent
-from engine.services import arns, versions
+from engine.services import arns, constraints, versions
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, listing, page_size
 from engine.services.state_machines import (
@@ -297,13 +297,15 @@ def describe_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str
 def describe_state_machine_for_execution(
     ctx: ServiceContext, request: dict[str, Any]
 ) -> dict[str, Any]:
-    """DescribeStateMachineForExecution: the definition the execution runs."""
+    """DescribeStateMachineForExecution: the definition the execution runs
+    (``includedData=METADATA_ONLY`` leaves it out)."""
+    metadata_only = included_data(request) == "METADATA_ONLY"
 
     def work(tx: Any) -> dict[str, Any]:
         row = get_execution(tx, request.get("executionArn"))
         revision = tx.state_machines.revision(row["revision_id"])
         machine = tx.state_machines.get(row["state_machine_arn"])
-        return {
+        out = {
             "stateMachineArn": row["state_machine_arn"],
             "name": row["state_machine_arn"].rsplit(":", 1)[1],
             "definition": revision["definition"],
@@ -317,6 +319,9 @@ def describe_state_machine_for_execution(
             if machine
             else {"enabled": False},
         }
+        if metadata_only:
+            out.pop("definition")
+        return out
 
     return ctx.store.read(work)
 
@@ -378,7 +383,10 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 
 def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """StopExecution: ABORTED with an ExecutionAborted event; a no-op once it has ended."""
-    error, cause = request.get("error"), request.get("cause")
+    error, cause = (
+        constraints.text(request, "error", 256),
+        constraints.text(request, "cause", 32768),
+    )
     now = ctx.clock.now()
 
     def work(tx: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from engine.errors import (
     NotFound,
     ValidationError,
 )
-from engine.services import arns
+from engine.services import arns, constraints
 from engine.services.context import ServiceContext
 from engine.services.pagination import decode_token, listing, page_size
 
@@ -65,15 +65,8 @@ def check_definition(definition: Any) -> dict[str, Any]:
         raise InvalidDefinitionError(exc.message) from exc
 
 
-def require(request: dict[str, Any], field: str) -> Any:
-    """A request member that must be present, else AWS's "Value null ..." ValidationException."""
-    value = request.get(field)
-    if value is None:
-        raise ValidationError(
-            f"1 validation error detected: Value null at '{field}' failed to satisfy "
-            f"constraint: Member must not be null"
-        )
-    return value
+# A request member that must be present, else AWS's "Value null ..." ValidationException.
+require = constraints.required
 
 
 def unqualified(arn: Any) -> str:
@@ -86,13 +79,7 @@ def unqualified(arn: Any) -> str:
 
 def described(request: dict[str, Any], field: str) -> str | None:
     """An optional description member: text of at most 256 characters."""
-    description = request.get(field)
-    if description is not None and (not isinstance(description, str) or len(description) > 256):
-        raise ValidationError(
-            f"1 validation error detected: Value at '{field}' failed to satisfy "
-            "constraint: Member must have length less than or equal to 256"
-        )
-    return description
+    return constraints.text(request, field, 256)
 
 
 def version_description(request: dict[str, Any]) -> str | None:
@@ -159,28 +146,31 @@ def create_state_machine(
     name = require(request, "name")
     arns.check_name(name)
     definition = require(request, "definition")
-    role_arn = require(request, "roleArn")
+    role_arn = constraints.role_arn(require(request, "roleArn"))
     check_definition(definition)
-    sm_type = request.get("type") or "STANDARD"
-    if sm_type not in ("STANDARD", "EXPRESS"):
-        raise ValidationError(
-            f"1 validation error detected: Value '{sm_type}' at 'type' failed "
-            "to satisfy constraint: Member must satisfy enum value set: "
-            "[STANDARD, EXPRESS]"
-        )
+    sm_type = constraints.choice(request, "type", ("STANDARD", "EXPRESS")) or "STANDARD"
     arn = arns.state_machine_arn(region, ctx.account, name)
     now = ctx.clock.now()
-    logging = request.get("loggingConfiguration") or _DEFAULT_LOGGING
-    tracing = request.get("tracingConfiguration") or _DEFAULT_TRACING
+    logging = constraints.logging_configuration(request.get("loggingConfiguration"))
+    logging = logging or _DEFAULT_LOGGING
+    tracing = constraints.tracing_configuration(request.get("tracingConfiguration"))
+    tracing = tracing or _DEFAULT_TRACING
+    tags = constraints.tags(request.get("tags"))
+    constraints.tag_count(arn, len(tags))
     description = version_description(request)
 
     def work(tx: Any) -> dict[str, Any]:
         existing = tx.state_machines.get(arn)
         if existing is not None:
+            # AWS: the idempotency check is based on the name, definition, type, logging and
+            # tracing configuration; "if a following request has a different roleArn or
+            # tags, Step Functions will ignore these differences" (and keeps the old ones).
+            current = describe_row(existing)
             same = (
                 existing["definition"] == definition
-                and existing["role_arn"] == role_arn
                 and existing["type"] == sm_type
+                and current["loggingConfiguration"] == logging
+                and current["tracingConfiguration"] == tracing
             )
             if not same:
                 raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
@@ -201,8 +191,7 @@ def create_state_machine(
                 "tracing_configuration": codec.dumps(tracing),
             }
         )
-        tags = request.get("tags") or []
-        tx.tags.put(arn, {t["key"]: t.get("value", "") for t in tags})
+        tx.tags.put(arn, tags)
         out = {"stateMachineArn": arn, "creationDate": now}
         return _answer(tx, request, out, {"arn": arn, "revision_id": revision}, description, now)
 
@@ -253,13 +242,7 @@ def describe_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def included_data(request: dict[str, Any]) -> str:
     """``includedData`` of Describe* calls: ALL_DATA (the default) or METADATA_ONLY."""
-    value = request.get("includedData") or "ALL_DATA"
-    if value not in ("ALL_DATA", "METADATA_ONLY"):
-        raise ValidationError(
-            f"1 validation error detected: Value '{value}' at 'includedData' failed to "
-            "satisfy constraint: Member must satisfy enum value set: [ALL_DATA, METADATA_ONLY]"
-        )
-    return str(value)
+    return constraints.choice(request, "includedData", ("ALL_DATA", "METADATA_ONLY")) or "ALL_DATA"
 
 
 def describe_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -298,16 +281,15 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
     arn = unqualified(require(request, "stateMachineArn"))
     definition = request.get("definition")
     role_arn = request.get("roleArn")
-    if (
-        definition is None
-        and role_arn is None
-        and not request.get("loggingConfiguration")
-        and not request.get("tracingConfiguration")
-    ):
-        raise ValidationError(
+    logging = constraints.logging_configuration(request.get("loggingConfiguration"))
+    tracing = constraints.tracing_configuration(request.get("tracingConfiguration"))
+    if definition is None and role_arn is None and logging is None and tracing is None:
+        raise constraints.MissingRequiredParameter(
             "Either the definition, the roleArn, the loggingConfiguration or the "
             "tracingConfiguration must be specified"
         )
+    if role_arn is not None:
+        constraints.role_arn(role_arn)
     if definition is not None:
         check_definition(definition)
     description = version_description(request)
@@ -326,10 +308,10 @@ def update_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         values: dict[str, Any] = {"revision_id": revision, "updated_at": now}
         if role_arn:
             values["role_arn"] = role_arn
-        if request.get("loggingConfiguration"):
-            values["logging_configuration"] = codec.dumps(request["loggingConfiguration"])
-        if request.get("tracingConfiguration"):
-            values["tracing_configuration"] = codec.dumps(request["tracingConfiguration"])
+        if logging is not None:
+            values["logging_configuration"] = codec.dumps(logging)
+        if tracing is not None:
+            values["tracing_configuration"] = codec.dumps(tracing)
         tx.state_machines.update(arn, **values)
         out = {"updateDate": now, "revisionId": revision_uuid}
         return _answer(tx, request, out, {"arn": arn, "revision_id": revision}, description, now)
@@ -382,8 +364,19 @@ def list_state_machines(ctx: ServiceContext, request: dict[str, Any]) -> dict[st
 def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]:
     """ValidateStateMachineDefinition: diagnostics instead of an error."""
     definition = require(request, "definition")
-    diagnostics = parser.validate_definition(definition)
-    errors = [d for d in diagnostics if d.severity == "ERROR"]
+    if not isinstance(definition, str) or len(definition.encode()) > MAX_DEFINITION_BYTES:
+        raise constraints.invalid(
+            "definition", f"Member must have length less than or equal to {MAX_DEFINITION_BYTES}"
+        )
+    constraints.choice(request, "type", ("STANDARD", "EXPRESS"))
+    # AWS: severity is the minimum level returned, ERROR by default (warnings left out);
+    # maxResults 0 or absent means 100, and ``truncated`` says whether more were found.
+    severity = constraints.choice(request, "severity", ("ERROR", "WARNING")) or "ERROR"
+    limit = constraints.number(request, "maxResults", 0, 100) or 100
+    found = parser.validate_definition(definition)
+    errors = [d for d in found if d.severity == "ERROR"]
+    shown = found if severity == "WARNING" else errors
+    diagnostics = shown[:limit]
     return {
         "result": "FAIL" if errors else "OK",
         "diagnostics": [
@@ -399,5 +392,5 @@ def validate_state_machine_definition(request: dict[str, Any]) -> dict[str, Any]
             }
             for d in diagnostics
         ],
-        "truncated": False,
+        "truncated": len(shown) > limit,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import NotFound, ValidationError
-from engine.services import arns
+from engine.services import arns, constraints
 from engine.services.context import ServiceContext
 
 
@@ -20,18 +20,23 @@ def _check(tx: Any, arn: str) -> None:
         raise ValidationError("1 validation error detected: resourceArn must not be null")
     kind = arn.split(":")[5] if arn.count(":") >= 6 else ""
     arns.parse(arn, kind or "stateMachine")
-    if kind == "stateMachine" and tx.state_machines.get(arn) is None:
+    # Tags belong to state machines (and their versions' aliases) and activities.
+    missing = (kind == "stateMachine" and tx.state_machines.get(arn) is None) or (
+        kind == "activity" and tx.tasks.activity(arn) is None
+    )
+    if missing:
         raise ResourceNotFound(f"Resource not found: '{arn}'")
 
 
 def tag_resource(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
-    """TagResource: add or replace tags."""
+    """TagResource: add or replace tags; at most 50 per resource (TooManyTags)."""
     arn = request.get("resourceArn")
-    tags = request.get("tags") or []
+    tags = constraints.tags(constraints.required(request, "tags"))
 
     def work(tx: Any) -> dict[str, Any]:
         _check(tx, arn)  # type: ignore[arg-type]
-        tx.tags.put(arn, {t["key"]: t.get("value", "") for t in tags})
+        constraints.tag_count(str(arn), len({**tx.tags.list(arn), **tags}))
+        tx.tags.put(arn, tags)
         return {}
 
     return ctx.store.run(work)
@@ -40,10 +45,13 @@ def tag_resource(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]
 def untag_resource(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, Any]:
     """UntagResource: remove tags by key."""
     arn = request.get("resourceArn")
+    keys = constraints.required(request, "tagKeys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise constraints.invalid("tagKeys", "Member must be a list of strings")
 
     def work(tx: Any) -> dict[str, Any]:
         _check(tx, arn)  # type: ignore[arg-type]
-        tx.tags.remove(arn, list(request.get("tagKeys") or []))
+        tx.tags.remove(arn, keys)
         return {}
 
     return ctx.store.run(work)

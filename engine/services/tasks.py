@@ -17,7 +17,7 @@ from typing import Any
 
 from engine import codec
 from engine.errors import NotFound, ServiceError, ValidationError
-from engine.services import integrations
+from engine.services import constraints, integrations
 from engine.services.activities import require_activity
 from engine.services.context import ServiceContext
 from engine.services.handoffs import Handoffs, Waiter
@@ -540,8 +540,8 @@ def send_task_failure(ctx: ServiceContext, request: dict[str, Any]) -> dict[str,
         request.get("taskToken"),
         status="failed",
         # Absent stays absent (null): AWS records a failure without error or cause then.
-        error=request.get("error"),
-        cause=request.get("cause"),
+        error=constraints.text(request, "error", 256),
+        cause=constraints.text(request, "cause", 32768),
     )
 
 

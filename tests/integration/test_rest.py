@@ -344,7 +344,7 @@ def test_invalid_name_and_query_values_are_400(api: Api) -> None:
     )
     arn = api.create("patch-nothing")["stateMachineArn"]
     assert_problem(
-        api.client.patch(f"/v1/state-machines/{arn}", json={}), 400, "ValidationException"
+        api.client.patch(f"/v1/state-machines/{arn}", json={}), 400, "MissingRequiredParameter"
     )
 
 

@@ -226,7 +226,7 @@ def requested_names(names: Any) -> set[str]:
     for name in names:
         if name == "All":
             return set(READABLE)
-        if name not in READABLE:
+        if not isinstance(name, str) or name not in READABLE:
             raise InvalidAttributeName(f"Unknown Attribute {name}.")
         wanted.add(name)
     return wanted
