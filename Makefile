@@ -27,7 +27,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check engine workers api tests bench examples
 	$(BIN)/ruff format --check engine workers api tests bench examples
-	$(BIN)/mypy engine
+	$(BIN)/mypy engine api workers
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

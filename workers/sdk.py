@@ -295,8 +295,8 @@ class Worker:
             if self._setup_error is not None:
                 raise self._setup_error
         finally:
-            for signum, previous in installed.items():
-                signal.signal(signum, previous)
+            for number, previous in installed.items():
+                signal.signal(number, previous)
 
     def _grace(self, grace: float | None = None) -> float:
         if self._grace_override is not None:

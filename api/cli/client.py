@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -178,7 +178,7 @@ class calling:  # noqa: N801 - used as ``with calling(endpoint) as api:``
     def __enter__(self) -> Client:
         return self.client
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> Literal[False]:
         self.client.close()
         if isinstance(exc, ApiError):
             fail(exc.title, exc.detail)

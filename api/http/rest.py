@@ -36,7 +36,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "conflict": 409, "limit": 429, "internal": 500}
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_PROBLEM_DESCRIPTIONS = {
+_PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
     400: "Invalid request: a malformed body or parameter, a bad ARN, definition or input",
     404: "No such resource",
     409: "Conflicts with an existing resource",
@@ -48,13 +48,14 @@ _PROBLEM_DESCRIPTIONS = {
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI ``responses`` of a route that answers these error statuses."""
     # Declaring "default" also keeps FastAPI from documenting a 422 that never happens.
+    keys: tuple[int | str, ...] = (*statuses, "default")
     return {
         status: {
             "model": schemas.Problem,
             "description": _PROBLEM_DESCRIPTIONS[status] + " (RFC 9457 problem JSON)",
             "content": _PROBLEM_CONTENT,
         }
-        for status in (*statuses, "default")
+        for status in keys
     }
 
 
