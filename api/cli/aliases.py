@@ -16,10 +16,13 @@ from api.cli.client import (
     DEFAULT_ENDPOINT,
     AsJson,
     Endpoint,
+    Limit,
     arn_path,
     calling,
     console,
+    delete_and_report,
     fields,
+    list_named,
     print_json,
     table,
     timestamp,
@@ -131,31 +134,14 @@ def list_(
             help="The state machine ARN, or a version ARN for the aliases routing to it."
         ),
     ],
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
-    ] = None,
+    limit: Limit = None,
     endpoint: Endpoint = DEFAULT_ENDPOINT,
     as_json: AsJson = False,
 ) -> None:
     """List the aliases of a state machine, newest first."""
-    with calling(endpoint) as api:
-        found = list(
-            api.pages(f"/state-machines/{arn_path(arn)}/aliases", "stateMachineAliases", limit)
-        )
-    if as_json:
-        print_json({"stateMachineAliases": found})
-        return
-    table(
-        ["Alias", "Created", "ARN"],
-        [
-            [
-                a["stateMachineAliasArn"].rsplit(":", 1)[-1],
-                timestamp(a["creationDate"]),
-                a["stateMachineAliasArn"],
-            ]
-            for a in found
-        ],
-    )
+    path = f"/state-machines/{arn_path(arn)}/aliases"
+    member, key = "stateMachineAliases", "stateMachineAliasArn"
+    list_named(endpoint, path, member, key, "Alias", limit, as_json)
 
 
 @app.command("describe")
@@ -205,9 +191,4 @@ def delete(
     as_json: AsJson = False,
 ) -> None:
     """Delete an alias; the versions it routed to stay."""
-    with calling(endpoint) as api:
-        api.delete(f"/aliases/{arn_path(arn)}")
-    if as_json:
-        print_json({"deleted": arn})
-        return
-    console().print(f"Deleted {arn}", markup=False)
+    delete_and_report(endpoint, f"/aliases/{arn_path(arn)}", arn, as_json)

@@ -35,6 +35,7 @@ Endpoint = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+Limit = Annotated[int | None, typer.Option("--limit", min=1, help="Show at most this many.")]
 
 
 class ApiError(Exception):
@@ -238,3 +239,38 @@ def read_text(source: str, what: str) -> str:
         return Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         usage_error(f"cannot read {what} file {source!r}: {exc.strerror or exc}")
+
+
+def delete_and_report(endpoint: str, path: str, arn: str, as_json: bool) -> None:
+    """DELETE ``path`` and say so (``{"deleted": arn}`` with ``--json``)."""
+    with calling(endpoint) as api:
+        api.delete(path)
+    if as_json:
+        print_json({"deleted": arn})
+        return
+    console().print(f"Deleted {arn}", markup=False)
+
+
+def list_named(
+    endpoint: str,
+    path: str,
+    member: str,
+    arn_key: str,
+    heading: str,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Every page of a listing of versions or aliases: the last part of each ARN (the number or
+    name), when it was made, and the ARN."""
+    with calling(endpoint) as api:
+        found = list(api.pages(path, member, limit))
+    if as_json:
+        print_json({member: found})
+        return
+    table(
+        [heading, "Created", "ARN"],
+        [
+            [item[arn_key].rsplit(":", 1)[-1], timestamp(item["creationDate"]), item[arn_key]]
+            for item in found
+        ],
+    )

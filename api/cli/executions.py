@@ -15,6 +15,7 @@ from api.cli.client import (
     AsJson,
     Client,
     Endpoint,
+    Limit,
     arn_path,
     calling,
     console,
@@ -92,9 +93,7 @@ def list_(
             help="Only RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE.",
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
-    ] = None,
+    limit: Limit = None,
     endpoint: Endpoint = DEFAULT_ENDPOINT,
     as_json: AsJson = False,
 ) -> None:

@@ -13,10 +13,13 @@ from api.cli.client import (
     DEFAULT_ENDPOINT,
     AsJson,
     Endpoint,
+    Limit,
     arn_path,
     calling,
     console,
+    delete_and_report,
     fields,
+    list_named,
     print_json,
     read_text,
     table,
@@ -76,9 +79,7 @@ def create(
 
 @app.command("list")
 def list_(
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
-    ] = None,
+    limit: Limit = None,
     endpoint: Endpoint = DEFAULT_ENDPOINT,
     as_json: AsJson = False,
 ) -> None:
@@ -132,12 +133,7 @@ def delete(
     as_json: AsJson = False,
 ) -> None:
     """Delete a state machine (succeeds for one that does not exist, as on AWS)."""
-    with calling(endpoint) as api:
-        api.delete(f"/state-machines/{arn_path(arn)}")
-    if as_json:
-        print_json({"deleted": arn})
-        return
-    console().print(f"Deleted {arn}", markup=False)
+    delete_and_report(endpoint, f"/state-machines/{arn_path(arn)}", arn, as_json)
 
 
 # -- versions ------------------------------------------------------------------------------------
@@ -169,31 +165,14 @@ def publish(
 @app.command("versions")
 def versions(
     arn: StateMachineArn,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Show at most this many.")
-    ] = None,
+    limit: Limit = None,
     endpoint: Endpoint = DEFAULT_ENDPOINT,
     as_json: AsJson = False,
 ) -> None:
     """List the versions of a state machine, newest first."""
-    with calling(endpoint) as api:
-        found = list(
-            api.pages(f"/state-machines/{arn_path(arn)}/versions", "stateMachineVersions", limit)
-        )
-    if as_json:
-        print_json({"stateMachineVersions": found})
-        return
-    table(
-        ["Version", "Created", "ARN"],
-        [
-            [
-                v["stateMachineVersionArn"].rsplit(":", 1)[-1],
-                timestamp(v["creationDate"]),
-                v["stateMachineVersionArn"],
-            ]
-            for v in found
-        ],
-    )
+    path = f"/state-machines/{arn_path(arn)}/versions"
+    member, key = "stateMachineVersions", "stateMachineVersionArn"
+    list_named(endpoint, path, member, key, "Version", limit, as_json)
 
 
 @app.command("delete-version")
@@ -203,9 +182,4 @@ def delete_version(
     as_json: AsJson = False,
 ) -> None:
     """Delete a version (refused while an alias routes to it; succeeds if it is gone)."""
-    with calling(endpoint) as api:
-        api.delete(f"/versions/{arn_path(arn)}")
-    if as_json:
-        print_json({"deleted": arn})
-        return
-    console().print(f"Deleted {arn}", markup=False)
+    delete_and_report(endpoint, f"/versions/{arn_path(arn)}", arn, as_json)
