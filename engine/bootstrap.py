@@ -42,3 +42,4 @@ def reset(ctx: ServiceContext) -> None:
     ctx.machine_cache.clear()
     ctx.queue_cache.clear()
     ctx.queue_expiry.clear()
+    ctx.stream_purges.clear()
