@@ -95,15 +95,20 @@ def list_shards(ctx: ServiceContext, region: str, body: dict[str, Any]) -> dict[
     now = ctx.clock.now()
     after = string_param(body, "ExclusiveStartShardId", "exclusiveStartShardId") or ""
     if body.get("NextToken") is not None:
-        if body.get("StreamName") is not None or body.get("StreamARN") is not None:
-            raise InvalidArgumentException("NextToken and StreamName cannot be provided together.")
         scope, after = tokens.read_next_token("shards", body["NextToken"], now)
         stream_id, spec = int(scope["id"]), dict(scope["filter"])
+        # AWS refuses StreamName beside NextToken, but boto3's ListShards paginator sends
+        # both; accepting a StreamName (or ARN) that names the token's own stream serves it.
+        named = body.get("StreamName") is not None or body.get("StreamARN") is not None
 
         def load(tx: Any) -> dict[str, Any]:
             stream = tx.streams.by_id(stream_id)
             if stream is None:
                 raise InvalidArgumentException("The stream of this NextToken no longer exists.")
+            if named and load_stream(ctx, tx, body)["id"] != stream["id"]:
+                raise InvalidArgumentException(
+                    "NextToken and StreamName cannot be provided together."
+                )
             return stream
     else:
         spec = _shard_filter(body.get("ShardFilter"))
