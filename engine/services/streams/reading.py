@@ -91,7 +91,7 @@ def get_shard_iterator(ctx: ServiceContext, region: str, body: dict[str, Any]) -
                     "invalid because it did not come from this stream."
                 )
             position = parsed[1] if kind == "AFTER_SEQUENCE_NUMBER" else max(parsed[1] - 1, 0)
-        return tokens.shard_iterator(int(stream["id"]), index, position, now)
+        return tokens.shard_iterator(stream, index, position, now)
 
     return {"ShardIterator": ctx.store.read(work)}
 
@@ -103,11 +103,15 @@ def get_records(ctx: ServiceContext, region: str, body: dict[str, Any]) -> dict[
     token = string_param(body, "ShardIterator", "shardIterator", required=True)
     arn = string_param(body, "StreamARN", "streamARN")
     now = ctx.clock.now()
-    stream_id, index, position = tokens.read_iterator(token, now)
+    stream_id, created, index, position = tokens.read_iterator(token, now)
 
     def work(tx: Any) -> dict[str, Any]:
         stream = tx.streams.by_id(stream_id)
-        if stream is None or (arn is not None and arn != stream["arn"]):
+        if (
+            stream is None
+            or float(stream["created_at"]) != created
+            or (arn is not None and arn != stream["arn"])
+        ):
             raise ResourceNotFoundException(
                 f"Shard {hashing.shard_id(index)} in stream {arn or ''} under account "
                 f"{ctx.account} does not exist: the stream of this iterator has been deleted."
@@ -152,7 +156,7 @@ def get_records(ctx: ServiceContext, region: str, body: dict[str, Any]) -> dict[
         out["ChildShards"] = [_child(s) for s in found["children"]]
     else:
         after = int(records[-1]["position"]) if records else position
-        out["NextShardIterator"] = tokens.shard_iterator(stream_id, index, after, now)
+        out["NextShardIterator"] = tokens.shard_iterator(stream, index, after, now)
     return out
 
 

@@ -51,13 +51,23 @@ def _decode(token: Any) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def shard_iterator(stream_id: int, shard_index: int, position: int, now: float) -> str:
-    """An iterator that reads the shard's records after ``position``."""
-    return _encode({"k": "it", "s": stream_id, "h": shard_index, "p": position, "t": now})
+def shard_iterator(stream: dict[str, Any], shard_index: int, position: int, now: float) -> str:
+    """An iterator that reads the shard's records after ``position``. It names the stream by
+    row id and creation time: SQLite may give a new stream the id of a deleted one."""
+    return _encode(
+        {
+            "k": "it",
+            "s": int(stream["id"]),
+            "c": float(stream["created_at"]),
+            "h": shard_index,
+            "p": position,
+            "t": now,
+        }
+    )
 
 
-def read_iterator(token: Any, now: float) -> tuple[int, int, int]:
-    """(stream id, shard index, position) of an iterator; InvalidArgumentException if it is
+def read_iterator(token: Any, now: float) -> tuple[int, float, int, int]:
+    """(stream id, stream creation time, shard index, position) of an iterator; InvalidArgumentException if it is
     not one of ours, ExpiredIteratorException if it is older than five minutes."""
     document = _decode(token)
     if document is None or document.get("k") != "it":
@@ -69,7 +79,7 @@ def read_iterator(token: Any, now: float) -> tuple[int, int, int]:
             f"it is {_ms(now)} which is further in the future than the tolerated delay of "
             f"{int(LIFETIME_SECONDS * 1000)} milliseconds."
         )
-    return int(document["s"]), int(document["h"]), int(document["p"])
+    return int(document["s"]), float(document["c"]), int(document["h"]), int(document["p"])
 
 
 def next_token(kind: str, scope: Any, after: str, now: float) -> str:
