@@ -4,11 +4,13 @@ records to the children, and let a reader finish a parent and carry on in its ch
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from tests.support.kinesis import iterator, read_all
+from tests.support.server import kinesis_client
 
 S0, S1, S2, S3, S4 = (f"shardId-00000000000{i}" for i in range(5))
 
@@ -151,3 +153,35 @@ def test_shard_quota(kinesis: Any) -> None:
         kinesis.create_stream(StreamName="huge", ShardCount=501)
     limits = kinesis.describe_limits()
     assert limits["ShardLimit"] == 500 and limits["OpenShardCount"] == 0
+
+
+def test_writes_during_a_split_all_land_once(kinesis: Any, endpoint: str) -> None:
+    kinesis.create_stream(StreamName="live", ShardCount=1)
+    acknowledged: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    started = threading.Barrier(5)
+
+    def produce(worker: int) -> None:
+        client = kinesis_client(endpoint)
+        started.wait()
+        for n in range(20):
+            put = client.put_record(StreamName="live", PartitionKey=f"{worker}-{n}", Data=b"x")
+            with lock:
+                acknowledged.append((put["ShardId"], put["SequenceNumber"]))
+
+    threads = [threading.Thread(target=produce, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    kinesis.split_shard(StreamName="live", ShardToSplit=S0, NewStartingHashKey=str(2**127))
+    for t in threads:
+        t.join()
+    stored = []
+    for shard_id in (S0, S1, S2):
+        records, _ = read_all(kinesis, iterator(kinesis, "live", shard_id))
+        stored += [(shard_id, r["SequenceNumber"]) for r in records]
+    assert sorted(stored) == sorted(acknowledged)
+    assert len(stored) == 80
+    # Nothing was written to the parent after its EndingSequenceNumber.
+    end = shards_of(kinesis, "live")[S0]["SequenceNumberRange"]["EndingSequenceNumber"]
+    assert all(int(seq) <= int(end) for shard, seq in stored if shard == S0)

@@ -198,7 +198,8 @@ def merge_shards(ctx: ServiceContext, region: str, body: dict[str, Any]) -> dict
                 f"{ctx.account} are not an adjacent pair of shards eligible for merging"
             )
         now = ctx.clock.now()
-        for shard in (one, two):
+        # Shard rows lock in index order, as PutRecords takes them: no deadlock between them.
+        for shard in sorted((one, two), key=lambda row: int(row["shard_index"])):
             tx.streams.close_shard(stream["id"], int(shard["shard_index"]), now)
         index = int(stream["next_shard"])
         tx.streams.add_shards(
