@@ -45,6 +45,7 @@ def reset(ctx: ServiceContext) -> None:
     ctx.machine_cache.clear()
     ctx.queue_cache.clear()
     ctx.queue_expiry.clear()
+    ctx.stream_purges.clear()
 
 
 # Wake-up keys with a waiter of their own besides the task signals' keys.

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from api.aws import protocol, sqs, states, sts
+from api.aws import kinesis, protocol, sqs, states, sts
 from api.threads import in_thread
 from engine import bootstrap
 from engine.errors import ServiceError
@@ -37,6 +37,9 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
         region, _service = protocol.signature_scope(request, ctx.settings.default_region)
         if target.startswith(states.TARGET_PREFIX):
             return await _json_call(ctx, states, target[len(states.TARGET_PREFIX) :], region, body)
+        if target.startswith(kinesis.TARGET_PREFIX):
+            operation = target[len(kinesis.TARGET_PREFIX) :]
+            return await _json_call(ctx, kinesis, operation, region, body)
         if target.startswith(sqs.TARGET_PREFIX):
             operation = target[len(sqs.TARGET_PREFIX) :]
             return await sqs.handle_json(ctx, request, operation, region, body)

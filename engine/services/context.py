@@ -104,6 +104,8 @@ class ServiceContext:
     queue_cache: RecentRows = field(default_factory=RecentRows)
     # When this node last deleted each standard queue's expired messages (queues.messages).
     queue_expiry: dict[int, float] = field(default_factory=dict)
+    # When this node last deleted each stream's records past retention (streams.retention).
+    stream_purges: dict[int, float] = field(default_factory=dict)
 
     @property
     def account(self) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -309,4 +310,57 @@ queue_move_tasks = Table(
     Column("to_move", Integer, nullable=False, default=0),
     Column("failure_reason", Text, nullable=True),
     Column("started_at", Float, nullable=False),
+)
+
+# Kinesis-compatible data streams (engine.store.streams). Records live in their shard's order:
+# ``position`` is the shard's own counter, which the sequence number the client sees encodes.
+streams = Table(
+    "streams",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("arn", String(512), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("retention_hours", Integer, nullable=False),
+    Column("encryption_type", String(8), nullable=False),
+    Column("key_id", String(2048), nullable=True),
+    Column("max_record_kib", Integer, nullable=False),
+    # The index the next new shard takes (shardId-<index>); indexes are never reused.
+    Column("next_shard", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("account", "name", name="uq_streams_account_name"),
+)
+
+stream_shards = Table(
+    "stream_shards",
+    metadata,
+    Column("stream_id", Id, primary_key=True),
+    Column("shard_index", Integer, primary_key=True),
+    # Hash keys are 128-bit: decimal strings, compared as numbers in Python.
+    Column("starting_hash_key", String(40), nullable=False),
+    Column("ending_hash_key", String(40), nullable=False),
+    Column("parent_index", Integer, nullable=True),
+    Column("adjacent_parent_index", Integer, nullable=True),
+    # The last position handed out in this shard; the UPDATE that takes the next ones also
+    # locks the row, so positions follow commit order.
+    Column("last_position", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True),
+    # The position of the shard's last record once it is closed (split or merged).
+    Column("ending_position", BigInteger, nullable=True),
+)
+
+stream_records = Table(
+    "stream_records",
+    metadata,
+    Column("stream_id", Id, primary_key=True),
+    Column("shard_index", Integer, primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("partition_key", String(256), nullable=False),
+    Column("explicit_hash_key", String(40), nullable=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("arrived_at", Float, nullable=False),
+    Index("ix_stream_records_arrival", "stream_id", "shard_index", "arrived_at"),
 )

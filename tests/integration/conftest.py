@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import sfn_client, sqs_client, thread_server
+from tests.support.server import kinesis_client, sfn_client, sqs_client, thread_server
 from workers.sdk import Worker
 
 
@@ -29,6 +29,12 @@ def sfn(endpoint: str) -> Any:
 def sqs(endpoint: str) -> Any:
     """A boto3 SQS client for the server."""
     return sqs_client(endpoint)
+
+
+@pytest.fixture
+def kinesis(endpoint: str) -> Any:
+    """A boto3 Kinesis client for the server."""
+    return kinesis_client(endpoint)
 
 
 @pytest.fixture

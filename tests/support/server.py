@@ -171,3 +171,18 @@ def sqs_client(endpoint: str) -> Any:
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def kinesis_client(endpoint: str) -> Any:
+    """A boto3 Kinesis client (AWS JSON 1.1) for ``endpoint``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "kinesis",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
