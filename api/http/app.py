@@ -176,6 +176,8 @@ def _internal_failure(request: Request) -> Response:
     target = request.headers.get("x-amz-target", "")
     if target.startswith(sqs.TARGET_PREFIX):
         return sqs.internal_failure(message)
+    if target.startswith(kinesis.TARGET_PREFIX):
+        return protocol.json_error("InternalFailure", message, kinesis.CONTENT_TYPE, 500)
     if target:  # Step Functions' JSON protocol
         return protocol.json_error("InternalFailure", message, states.CONTENT_TYPE, 500)
     return protocol.query_error("InternalFailure", message, 500, sender="Receiver")

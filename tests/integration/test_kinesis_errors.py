@@ -167,3 +167,27 @@ def test_raw_requests_boto3_would_refuse(kinesis: Any, endpoint: str) -> None:
     assert error_type(raw(endpoint, "ListStreams", None, content=b"{not json")) == (
         "SerializationException"
     )
+
+
+def test_a_failure_inside_the_server_is_an_internal_failure(
+    kinesis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of the server itself reaches boto3 as InternalFailure (500, which SDKs retry)
+    in Kinesis's JSON 1.1 shape; the stream made before is intact."""
+    from engine.services import streams
+
+    kinesis.create_stream(StreamName="kept", ShardCount=1)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("the disk is gone")
+
+    monkeypatch.setitem(streams.OPERATIONS, "ListStreams", broken)
+    with pytest.raises(ClientError) as err:
+        kinesis.list_streams()
+    assert err.value.response["Error"]["Code"] == "InternalFailure"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == (
+        "application/x-amz-json-1.1"
+    )
+    monkeypatch.undo()
+    assert kinesis.list_streams()["StreamNames"] == ["kept"]
