@@ -1,7 +1,8 @@
 """The store's entry point: one ``Tx`` per use case, committing on success.
 
 Services never see SQLAlchemy: they call ``store.transaction()`` and the methods of the
-aggregates' repositories (``tx.state_machines``, ``tx.executions``, ``tx.runtime``, ``tx.tags``).
+aggregates' repositories (``tx.state_machines``, ``tx.executions``, ``tx.runtime``, ``tx.tags``,
+``tx.queues``, ``tx.topics``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
 from engine.store.streams import StreamRepository
 from engine.store.tasks import TaskRepository
+from engine.store.topics import TopicRepository
 from engine.store.versions import VersionRepository
 
 # Group-commit writer threads on PostgreSQL: four kept its starts/s rising with client threads
@@ -50,6 +52,7 @@ class Tx:
         self.map_runs = MapRunRepository(conn)
         self.queues = QueueRepository(conn)
         self.streams = StreamRepository(conn)
+        self.topics = TopicRepository(conn)
         # What to do once this transaction has committed, or once it has rolled back
         # (handing a task to a waiting poller is only true after the commit).
         self.on_commit: list[Callable[[], None]] = []

@@ -364,3 +364,50 @@ stream_records = Table(
     Column("arrived_at", Float, nullable=False),
     Index("ix_stream_records_arrival", "stream_id", "shard_index", "arrived_at"),
 )
+
+# SNS-compatible topics (engine.store.topics). Deleting a topic deletes its row and its
+# subscriptions at once: SNS frees a topic name immediately (unlike SQS's 60 seconds).
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("arn", String(512), nullable=False),
+    Column("fifo", Integer, nullable=False, default=0),
+    # The settable attributes as SNS names them, JSON-encoded strings ("DisplayName": "x").
+    Column("attributes", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    # FIFO topics number their messages (SequenceNumber), like FIFO queues.
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("arn", name="uq_topics_arn"),
+)
+
+topic_subscriptions = Table(
+    "topic_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("arn", String(600), nullable=False),
+    Column("topic_arn", String(512), nullable=False, index=True),
+    Column("account", String(12), nullable=False),
+    Column("protocol", String(32), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    # "confirmed" (SQS: at once) or "pending" (protocols whose delivery is not served yet).
+    Column("status", String(16), nullable=False),
+    # The settable attributes (RawMessageDelivery, FilterPolicy, ...), JSON-encoded strings.
+    Column("attributes", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("arn", name="uq_topic_subscriptions_arn"),
+)
+
+# FIFO topics' deduplication ids of the last five minutes: a repeat is accepted, not delivered.
+topic_dedup = Table(
+    "topic_dedup",
+    metadata,
+    Column("topic_id", Id, primary_key=True),
+    Column("dedup_key", String(300), primary_key=True),
+    Column("message_id", String(64), nullable=False),
+    Column("sequence_number", BigInteger, nullable=True),
+    Column("expires_at", Float, nullable=False),
+)
