@@ -55,11 +55,12 @@ class TopicRepository:
         self.conn.execute(delete(topic_dedup).where(topic_dedup.c.topic_id == topic["id"]))
         self.conn.execute(delete(topics).where(topics.c.id == topic["id"]))
 
-    def page(self, account: str, after: str, limit: int) -> list[dict[str, Any]]:
-        """An account's topics by ARN, those after ``after``."""
+    def page(self, prefix: str, after: str, limit: int) -> list[dict[str, Any]]:
+        """Topics whose ARN starts with ``prefix`` (one account in one region), by ARN, those
+        after ``after``."""
         query = (
             select(topics)
-            .where(topics.c.account == account, topics.c.arn > after)
+            .where(topics.c.arn.startswith(prefix, autoescape=True), topics.c.arn > after)
             .order_by(topics.c.arn)
             .limit(limit)
         )

@@ -21,15 +21,14 @@ import uuid
 from typing import Any
 
 from engine import codec
-from engine.clock import Clock
 from engine.errors import ServiceError
 from engine.services import integrations
+from engine.services.bound import bound_context
 from engine.services.context import ServiceContext
 from engine.services.integrations import Call, IntegrationError
 from engine.services.queues import OPERATIONS
 from engine.services.queues.common import Caller
 from engine.services.queues.errors import InvalidAddress, SqsError
-from engine.settings import Settings
 
 # The error shapes botocore's sqs/2012-11-05 model declares: the SDKs turn exactly these into
 # their own exception classes; every other code surfaces as the service's base exception.
@@ -77,44 +76,9 @@ SEND_PARAMETERS = (
 )
 
 
-class _BoundStore:
-    """A store whose ``run`` does its work in the decision's open transaction."""
-
-    def __init__(self, tx: Any) -> None:
-        self._tx = tx
-
-    def run(self, work: Any) -> Any:
-        return work(self._tx)
-
-
-class _FixedClock(Clock):
-    """The decision's time: every time a queue operation reads is the task's ``now``."""
-
-    def __init__(self, now: float) -> None:
-        super().__init__()
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
-
-
-class _WakeRecorder:
-    """Stands in for TaskSignals: collects the long-poll keys a send would notify, so they are
-    notified after the decision commits (a receiver must not see an uncommitted message)."""
-
-    def __init__(self, keys: list[str]) -> None:
-        self._keys = keys
-
-    def notify(self, key: str) -> None:
-        if key not in self._keys:
-            self._keys.append(key)
-
-
 def _bound_context(tx: Any, call: Call) -> tuple[ServiceContext, Caller]:
     """A ServiceContext whose store, clock and account are the decision's."""
-    settings = Settings(account_id=call.account, default_region=call.region)
-    ctx = ServiceContext(store=_BoundStore(tx), clock=_FixedClock(call.now), settings=settings)
-    ctx.task_signals = _WakeRecorder(call.wake_keys)
+    ctx = bound_context(tx, call.now, call.account, call.region, call.wake_keys)
     # Queue URLs in answers look like AWS's; only their path matters when they come back.
     return ctx, Caller(base=f"https://sqs.{call.region}.amazonaws.com", region=call.region)
 
