@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import FastAPI, Request, Response
 
-from api.aws import kinesis, protocol, sqs, states, sts
+from api.aws import kinesis, protocol, sns, sqs, states, sts
 from api.threads import in_thread
 from engine import bootstrap
 from engine.errors import ServiceError
@@ -34,7 +34,7 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
     async def aws_entry(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
         body = await request.body()
-        region, _service = protocol.signature_scope(request, ctx.settings.default_region)
+        region, service = protocol.signature_scope(request, ctx.settings.default_region)
         if target.startswith(states.TARGET_PREFIX):
             return await _json_call(ctx, states, target[len(states.TARGET_PREFIX) :], region, body)
         if target.startswith(kinesis.TARGET_PREFIX):
@@ -49,6 +49,8 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
             action = form.get("Action")
             if action in sts.ACTIONS:
                 return sts.handle(ctx, action, form)
+            if sns.is_query_request(form, service):
+                return await sns.handle_query(ctx, request, form, region)
             if sqs.is_query_request(form):
                 return await sqs.handle_query(ctx, request, form, region)
             return protocol.query_error("InvalidAction", f"Unknown action: {action}")

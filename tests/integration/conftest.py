@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import kinesis_client, sfn_client, sqs_client, thread_server
+from tests.support.server import (
+    kinesis_client,
+    sfn_client,
+    sns_client,
+    sqs_client,
+    thread_server,
+)
 from workers.sdk import Worker
 
 
@@ -35,6 +41,12 @@ def sqs(endpoint: str) -> Any:
 def kinesis(endpoint: str) -> Any:
     """A boto3 Kinesis client for the server."""
     return kinesis_client(endpoint)
+
+
+@pytest.fixture
+def sns(endpoint: str) -> Any:
+    """A boto3 SNS client for the server."""
+    return sns_client(endpoint)
 
 
 @pytest.fixture

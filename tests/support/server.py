@@ -186,3 +186,18 @@ def kinesis_client(endpoint: str) -> Any:
         aws_secret_access_key="testing",
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def sns_client(endpoint: str) -> Any:
+    """A boto3 SNS client (query protocol) for ``endpoint``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sns",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
