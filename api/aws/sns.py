@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from fastapi import Request, Response
@@ -75,10 +76,13 @@ def is_query_request(form: dict[str, str], service: str | None) -> bool:
     return action in ACTIONS or action in UNSERVED
 
 
-async def handle_query(
-    ctx: ServiceContext, request: Request, form: dict[str, str], region: str
-) -> Response:
-    """Answer one SNS query-protocol request."""
+async def handle_query(ctx: ServiceContext, request: Request, body: bytes, region: str) -> Response:
+    """Answer one SNS query-protocol request (the form in ``body``)."""
+    # Blank values count: an empty Subject or Message is an error SNS reports, not an absence.
+    form = {
+        k: v[0]
+        for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()
+    }
     action = form.get("Action") or ""
     params = form_to_params({k: v for k, v in form.items() if k not in ("Action", "Version")})
     try:

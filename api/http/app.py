@@ -50,7 +50,7 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
             if action in sts.ACTIONS:
                 return sts.handle(ctx, action, form)
             if sns.is_query_request(form, service):
-                return await sns.handle_query(ctx, request, form, region)
+                return await sns.handle_query(ctx, request, body, region)
             if sqs.is_query_request(form):
                 return await sqs.handle_query(ctx, request, form, region)
             return protocol.query_error("InvalidAction", f"Unknown action: {action}")
