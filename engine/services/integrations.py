@@ -67,7 +67,11 @@ def load_all() -> None:
     """Import the modules that register integrations (kept lazy to avoid import cycles)."""
     import importlib
 
-    for module in ("engine.services.queues.integration", "engine.services.nested"):
+    for module in (
+        "engine.services.queues.integration",
+        "engine.services.topics.integration",
+        "engine.services.nested",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

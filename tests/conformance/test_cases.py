@@ -21,8 +21,9 @@ from workers.engine import EngineLoops
 # doubles in tests/support/lambdas.py, per shared/conformance/LAMBDAS.md) and SQS queues (their
 # consumers played by tests/support/queue_consumers.py), activities (their workers played by
 # tests/support/activity_workers.py) and states:startExecution (the child state machines played
-# by tests/support/child_machines.py), and every definition error.
-SUPPORTED_NEEDS = {"lambda", "distributed-map", "sqs", "activity", "states/startExecution"}
+# by tests/support/child_machines.py), SNS topics (tests/support/topic_subscribers.py), and every
+# definition error.
+SUPPORTED_NEEDS = {"lambda", "distributed-map", "sqs", "sns", "activity", "states/startExecution"}
 # The account the recorded ARNs and queue URLs use (queues resolve only under the own account).
 CASE_ACCOUNT = "111111111111"
 CASES = load_cases(

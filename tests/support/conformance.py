@@ -13,7 +13,13 @@ from typing import Any
 from engine.errors import ServiceError
 from engine.services import executions, state_machines
 from engine.services.context import ServiceContext
-from tests.support import activity_workers, child_machines, lambdas, queue_consumers
+from tests.support import (
+    activity_workers,
+    child_machines,
+    lambdas,
+    queue_consumers,
+    topic_subscribers,
+)
 from workers.engine import EngineLoops
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
@@ -187,6 +193,8 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
         ctx, child_machines.plan(ctx, case, expect.get("events") or [])
     )
     children.provision()
+    # SNS topics, and the queue consumers of .waitForTaskToken publishes (topic_subscribers).
+    subscribers = topic_subscribers.subscriber(ctx, case)
     arn = executions.start_execution(
         ctx,
         {
@@ -196,7 +204,9 @@ def run_case(ctx: ServiceContext, loops: EngineLoops, case: dict[str, Any]) -> O
         },
     )["executionArn"]
     worker.execution_arn = arn
-    described = drive(ctx, loops, arn, functions, consumer=consumer, others=(worker, children))
+    described = drive(
+        ctx, loops, arn, functions, consumer=consumer, others=(worker, children, subscribers)
+    )
     diffs = []
     if described["status"] != expect["status"]:
         diffs.append(
