@@ -68,6 +68,12 @@ def test_fifo_topics(sns: Any) -> None:
         sns.create_topic(Name="jobs", Attributes={"FifoTopic": "true"})
     assert code_of(exc) == "InvalidParameter"
     assert "must end with .fifo" in str(exc.value)
+    sns.set_topic_attributes(
+        TopicArn=arn, AttributeName="FifoThroughputScope", AttributeValue="MessageGroup"
+    )
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["FifoThroughputScope"] == (
+        "MessageGroup"
+    )
     plain = sns.create_topic(Name="plain")["TopicArn"]
     with pytest.raises(ClientError) as exc:
         sns.set_topic_attributes(

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -337,3 +338,36 @@ def test_long_poll_woken_by_publish(sns: Any, sqs: Any, endpoint: str) -> None:
     assert [m["Body"] for m in msgs] == ["wake up"]
     # Woken by the publish, not by the receiver's once-a-second re-check.
     assert answered - published < 0.9
+
+
+def test_undeliverable_messages_go_to_the_redrive_dead_letter_queue(sns: Any, sqs: Any) -> None:
+    topic = sns.create_topic(Name="redriven")["TopicArn"]
+    dlq_url = sqs.create_queue(QueueName="sns-dlq")["QueueUrl"]
+    dlq_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:sns-dlq"
+    url, _ = subscribed_queue(
+        sns,
+        sqs,
+        topic,
+        "fragile-q",
+        RawMessageDelivery="true",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn}),
+    )
+    sqs.delete_queue(QueueUrl=url)
+    sns.publish(TopicArn=topic, Message="lost queue")
+    assert bodies(sqs, dlq_url) == ["lost queue"]
+
+
+def test_routed_by_the_signature_scope_without_a_version(sns: Any, endpoint: str) -> None:
+    """A query request without Version goes to the service its SigV4 scope names."""
+    topic = sns.create_topic(Name="scoped")["TopicArn"]
+    scope = "Credential=testing/20260101/us-east-1/sns/aws4_request, SignedHeaders=host"
+    answer = httpx.post(
+        endpoint,
+        data={"Action": "GetTopicAttributes", "TopicArn": topic},
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "authorization": f"AWS4-HMAC-SHA256 {scope}",
+        },
+    )
+    assert answer.status_code == 200
+    assert f"<key>TopicArn</key><value>{topic}</value>" in answer.text

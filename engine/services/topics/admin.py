@@ -117,6 +117,11 @@ def _check_attribute(name: str, value: str, fifo: bool) -> None:
         raise invalid("DisplayName", "must be at most 100 characters")
     if name == "SignatureVersion" and value not in ("1", "2"):
         raise invalid("SignatureVersion", "must be 1 or 2")
+    if name == "FifoThroughputScope":
+        if not fifo:
+            raise invalid(name, "FifoThroughputScope can only be set for FIFO topics")
+        if value not in ("Topic", "MessageGroup"):
+            raise invalid(name, "must be Topic or MessageGroup")
 
 
 def _check_tags(tags: Any) -> dict[str, str]:
