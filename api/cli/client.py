@@ -110,6 +110,10 @@ class Client:
         """POST a JSON body."""
         return self.request("POST", path, body=body)
 
+    def put(self, path: str, body: Any) -> Any:
+        """PUT a JSON body."""
+        return self.request("PUT", path, body=body)
+
     def patch(self, path: str, body: Any) -> Any:
         """PATCH a JSON body."""
         return self.request("PATCH", path, body=body)

@@ -183,3 +183,50 @@ def delete_version(
 ) -> None:
     """Delete a version (refused while an alias routes to it; succeeds if it is gone)."""
     delete_and_report(endpoint, f"/versions/{arn_path(arn)}", arn, as_json)
+
+
+# -- status notifications ------------------------------------------------------------------------
+
+
+@app.command("notify")
+def notify(
+    arn: StateMachineArn,
+    topics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            help="An SNS topic ARN each ended execution is published to (repeat for several; "
+            "none stops the notifications).",
+        ),
+    ] = None,
+    endpoint: Endpoint = DEFAULT_ENDPOINT,
+    as_json: AsJson = False,
+) -> None:
+    """Publish each execution that ends (its status change event) to these SNS topics."""
+    with calling(endpoint) as api:
+        found = api.put(
+            f"/state-machines/{arn_path(arn)}/notifications", {"topicArns": topics or []}
+        )
+    _show_notifications(found, as_json)
+
+
+@app.command("notifications")
+def notifications(
+    arn: StateMachineArn,
+    endpoint: Endpoint = DEFAULT_ENDPOINT,
+    as_json: AsJson = False,
+) -> None:
+    """Show the SNS topics a state machine's ended executions are published to."""
+    with calling(endpoint) as api:
+        found = api.get(f"/state-machines/{arn_path(arn)}/notifications")
+    _show_notifications(found, as_json)
+
+
+def _show_notifications(found: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(found)
+        return
+    if not found["topicArns"]:
+        console().print(f"{found['stateMachineArn']} notifies no topic", markup=False)
+        return
+    table(["Topic"], [[topic] for topic in found["topicArns"]], title=found["stateMachineArn"])

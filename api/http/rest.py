@@ -24,7 +24,7 @@ from api.http import schemas
 from api.threads import in_thread
 from engine import codec
 from engine.errors import ServiceError
-from engine.services import executions, state_machines
+from engine.services import executions, state_machines, status_notifications
 from engine.services.context import ServiceContext
 
 log = logging.getLogger("stepwell.rest")
@@ -217,6 +217,34 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def delete_state_machine(arn: str) -> Response:
         await call(state_machines.delete_state_machine, {"stateMachineArn": arn})
         return Response(status_code=204)
+
+    @api.get(
+        "/state-machines/{arn}/notifications",
+        summary="Get status notifications",
+        description="The SNS topics each ended execution of the state machine is published to.",
+        tags=["state machines"],
+        response_model=schemas.StatusNotifications,
+        responses=problems(400, 404),
+    )
+    async def get_notifications(arn: str) -> Response:
+        request = {"stateMachineArn": arn}
+        return json_response(await call(status_notifications.get_status_notifications, request))
+
+    @api.put(
+        "/state-machines/{arn}/notifications",
+        summary="Set status notifications",
+        description="Each execution that ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) is "
+        "published to these SNS topics, in the transaction that ends it, as the 'Step Functions "
+        "Execution Status Change' event EventBridge carries on AWS, with the message attributes "
+        "status, stateMachineArn and executionArn for subscription filter policies. The list "
+        "replaces the previous one.",
+        tags=["state machines"],
+        response_model=schemas.StatusNotifications,
+        responses=problems(400, 404),
+    )
+    async def put_notifications(arn: str, body: schemas.StatusNotificationsRequest) -> Response:
+        request = {"stateMachineArn": arn, "topicArns": body.topicArns}
+        return json_response(await call(status_notifications.put_status_notifications, request))
 
     # -- executions -----------------------------------------------------------------------------
 

@@ -60,6 +60,22 @@ class StopExecution(_Request):
     cause: str | None = Field(None, description="Human-readable cause.")
 
 
+class StatusNotificationsRequest(_Request):
+    """Body of ``PUT /v1/state-machines/{arn}/notifications``."""
+
+    topicArns: list[str] = Field(  # noqa: N815 - the wire name
+        description="SNS topic ARNs (at most 10); each ended execution is published to all of "
+        "them. An empty list stops the notifications."
+    )
+
+
+class StatusNotifications(BaseModel):
+    """The topics a state machine's ended executions are published to."""
+
+    stateMachineArn: str  # noqa: N815 - the wire name
+    topicArns: list[str]  # noqa: N815 - the wire name
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document (media type ``application/problem+json``)."""
 

@@ -388,25 +388,38 @@ def stop_execution(ctx: ServiceContext, request: dict[str, Any]) -> dict[str, An
         constraints.text(request, "cause", 32768),
     )
     now = ctx.clock.now()
+    wake: list[str] = []
 
     def work(tx: Any) -> dict[str, Any]:
+        wake.clear()
         row = get_execution(tx, request.get("executionArn"))
         if row["status"] != "RUNNING":
             return {"stopDate": row["stop_date"] or now}
-        if not abort(tx, row, now, error, cause):
+        if not abort(tx, row, now, error, cause, wake):
             raise ConcurrentChange()
         return {"stopDate": now}
 
     for _ in range(20):
         try:
-            return ctx.store.run(work)
+            stopped = ctx.store.run(work)
         except ConcurrentChange:
             continue
+        if wake:  # queues the status notifications reached
+            from engine.services.tasks import signals
+
+            for key in wake:
+                signals(ctx).notify(key)
+        return dict(stopped)
     raise ConcurrentChange()
 
 
 def abort(
-    tx: Any, row: dict[str, Any], now: float, error: str | None = None, cause: str | None = None
+    tx: Any,
+    row: dict[str, Any],
+    now: float,
+    error: str | None = None,
+    cause: str | None = None,
+    wake: list[str] | None = None,
 ) -> bool:
     """End a running execution as ABORTED with an ExecutionAborted event, answer its parent,
     and abort its running children. False if its history moved on meanwhile.
@@ -451,11 +464,17 @@ def abort(
     tx.runtime.drop_timers(row["id"])
     tx.tasks.close_for_execution(row["id"])
     tx.map_runs.aborted(row["id"], now)
-    nested.execution_ended(
-        tx, {**row, "status": "ABORTED", "stop_date": now, "error": error, "cause": cause}, now
-    )
+    from engine.services import status_notifications
+
+    aborted = {**row, "status": "ABORTED", "stop_date": now, "error": error, "cause": cause}
+    nested.execution_ended(tx, aborted, now)
+    # Status notifications; the queues they reach are woken by the caller after the commit
+    # when it passes ``wake`` (else their receivers find the messages on their next re-check).
+    keys = status_notifications.executions_ended(tx, [aborted])
+    if wake is not None:
+        wake.extend(keys)
     for child in tx.executions.running_children(row["id"]):
-        abort(tx, child, now)
+        abort(tx, child, now, wake=wake)
     return True
 
 

@@ -18,7 +18,7 @@ from engine.asl import parser
 from engine.asl.interpreter import ExecutionInfo
 from engine.history import decider, replay
 from engine.history.events import HistoryEvent
-from engine.services import executions, map_runs, nested, tasks
+from engine.services import executions, map_runs, nested, status_notifications, tasks
 from engine.services.context import ServiceContext
 from engine.services.executions import event_row
 from engine.services.handoffs import Handoffs
@@ -255,6 +255,7 @@ def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] 
         ],
     )
     events: list[dict[str, Any]] = []
+    ended: list[tuple[_Pending, dict[str, Any]]] = []
     for item, values, ok in zip(fresh, rows, recorded, strict=True):
         if not ok:
             outcomes[id(item)] = None
@@ -262,6 +263,14 @@ def _commit_all(tx: Any, owner: str, pending: list[_Pending]) -> list[list[str] 
         # The answers dispatch gave here are applied by _follow, which says when some remain.
         keys = [k for k in _apply(tx, item, values, events) if k != tasks.DECIDER_KEY]
         outcomes[id(item)] = keys + _follow(tx, item, events)
+        if item.decision.status != "RUNNING":
+            ended.append((item, {**item.row, **_row_values(item)}))
+    if ended:
+        # Their state machines' status notifications, in this same commit (one read for all).
+        wake = status_notifications.executions_ended(tx, [row for _item, row in ended])
+        first = outcomes[id(ended[0][0])]
+        if wake and first is not None:
+            first.extend(wake)
     tx.executions.insert_events(events)
     return [outcomes[id(item)] for item in pending]
 

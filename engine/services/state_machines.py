@@ -330,6 +330,7 @@ def delete_state_machine(ctx: ServiceContext, request: dict[str, Any]) -> dict[s
         tx.state_machines.delete(arn)
         tx.versions.drop_all(arn)
         tx.tags.drop(arn)
+        tx.status_notifications.drop_machine(arn)
         return {}
 
     result = ctx.store.run(work)

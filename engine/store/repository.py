@@ -24,6 +24,7 @@ from engine.store.map_runs import MapRunRepository
 from engine.store.queues import QueueRepository
 from engine.store.runtime import RuntimeRepository
 from engine.store.state_machines import StateMachineRepository, TagRepository
+from engine.store.status_notifications import StatusNotificationRepository
 from engine.store.streams import StreamRepository
 from engine.store.tasks import TaskRepository
 from engine.store.topics import TopicRepository
@@ -53,6 +54,7 @@ class Tx:
         self.queues = QueueRepository(conn)
         self.streams = StreamRepository(conn)
         self.topics = TopicRepository(conn)
+        self.status_notifications = StatusNotificationRepository(conn)
         # What to do once this transaction has committed, or once it has rolled back
         # (handing a task to a waiting poller is only true after the commit).
         self.on_commit: list[Callable[[], None]] = []

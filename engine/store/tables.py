@@ -411,3 +411,15 @@ topic_dedup = Table(
     Column("sequence_number", BigInteger, nullable=True),
     Column("expires_at", Float, nullable=False),
 )
+
+# The topics a state machine's executions are announced to when they end (status notifications,
+# engine.services.status_notifications).
+status_notifications = Table(
+    "status_notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("state_machine_arn", String(256), nullable=False, index=True),
+    Column("topic_arn", String(512), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("state_machine_arn", "topic_arn", name="uq_status_notifications_target"),
+)
