@@ -76,3 +76,21 @@ def query_error(code: str, message: str, status: int = 400, sender: str = "Sende
 def status_of(error: ServiceError) -> int:
     """HTTP status for an engine error on the AWS wire (AWS uses 400 for client errors)."""
     return 500 if error.kind == "internal" else 400
+
+
+def form_tree(form: dict[str, str]) -> dict[str, Any]:
+    """A query-protocol form's flattened names (``Attribute.1.Name=x``) as nested dicts
+    (``{"Attribute": {"1": {"Name": "x"}}}``), for each service to shape by its model. A name
+    that would nest under a plain value is dropped."""
+    tree: dict[str, Any] = {}
+    for key, value in form.items():
+        node = tree
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[parts[-1]] = value
+    return tree

@@ -131,18 +131,7 @@ def to_xml(key: str, value: Any) -> str:
 
 def form_to_params(form: dict[str, str]) -> dict[str, Any]:
     """The form's flattened names -> the model's shapes (lists, maps, structures)."""
-    tree: dict[str, Any] = {}
-    for key, value in form.items():
-        node = tree
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                break
-            node = child
-        else:
-            node[parts[-1]] = value
-    params = _normalise(tree)
+    params = _normalise(protocol.form_tree(form))
     for name in _LIST_PARAMETERS:
         if params.get(name) == "":
             params[name] = []

@@ -209,18 +209,7 @@ _ENTRIES = (
 
 def form_to_params(form: dict[str, str]) -> dict[str, Any]:
     """``Attribute.1.Name=x&Attribute.1.Value=y`` and friends -> the JSON model's shapes."""
-    tree: dict[str, Any] = {}
-    for key, value in form.items():
-        node = tree
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                break
-            node = child
-        else:
-            node[parts[-1]] = value
-    return _normalise(tree)
+    return _normalise(protocol.form_tree(form))
 
 
 def _as_list(node: Any) -> list[Any]:

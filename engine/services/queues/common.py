@@ -116,8 +116,8 @@ def notify(ctx: ServiceContext, queue_ids: set[int]) -> None:
 
 def run(ctx: ServiceContext, work: Any) -> Any:
     """Run a transaction; when a unique constraint refused a write because a concurrent
-    request committed the same thing first (two CreateQueue calls racing), run it again so
-    it sees the winner's row."""
+    request committed the same thing first (two CreateQueue or CreateTopic calls racing), run
+    it again so it sees the winner's row."""
     try:
         return ctx.store.run(work)
     except Exception as exc:

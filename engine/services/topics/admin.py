@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from engine.services.context import ServiceContext
+from engine.services.queues.common import run
 from engine.services.topics.common import (
     FIFO_TOPIC_NAME,
     TOPIC_NAME,
@@ -17,7 +18,6 @@ from engine.services.topics.common import (
     encode_token,
     load_topic,
     parse_topic_arn,
-    run,
     stored,
     string,
     topic_arn,

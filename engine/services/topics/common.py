@@ -127,16 +127,3 @@ def decode_token(token: Any) -> str:
 def sequence_text(sequence: int | None) -> str:
     """A FIFO SequenceNumber as SNS writes it (20 decimal digits)."""
     return f"{int(sequence or 0):020d}"
-
-
-def run(ctx: ServiceContext, work: Any) -> Any:
-    """Run a transaction; when a unique constraint refused a write because a concurrent
-    request committed the same thing first (two CreateTopic calls racing), run it again so
-    it sees the winner's row."""
-    try:
-        return ctx.store.run(work)
-    except Exception as exc:
-        # engine.store.repository.Conflict; matched by name so services stay free of the store.
-        if type(exc).__name__ != "Conflict":
-            raise
-        return ctx.store.run(work)
