@@ -125,6 +125,22 @@ def _publish(tx: Any, row: dict[str, Any], topic: str, wake: list[str]) -> None:
         TOPIC_OPERATIONS["Publish"](ctx, caller, body)
     except ServiceError as err:  # refused before writing anything (the topic is gone)
         log.warning("status notification of %s to %s refused: %s", row["arn"], topic, err)
+    except Exception:
+        if _from_the_database():
+            raise  # the transaction itself failed: it is retried whole, with this publish
+        # A fault of the publish must not keep the execution from ending: the decision
+        # would be retried, and fail again, on every round.
+        log.exception("status notification of %s to %s failed", row["arn"], topic)
+
+
+def _from_the_database() -> bool:
+    """Whether the exception being handled came from the database driver or SQLAlchemy
+    (matched by module, so services stay free of the store)."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    module = type(exc).__module__ if exc is not None else ""
+    return module.split(".", 1)[0] in ("sqlalchemy", "psycopg", "sqlite3")
 
 
 def status_change_event(row: dict[str, Any], now: float) -> dict[str, Any]:

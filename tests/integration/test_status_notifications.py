@@ -181,3 +181,22 @@ def test_the_cli_names_shows_and_clears_the_topics(endpoint: str, sfn: Any, sns:
     refused = cli("state-machines", "notify", machine, "--topic", topic.replace("cli-runs", "x"))
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     assert "Topic does not exist" in refused.stderr
+
+
+def test_a_failing_publish_does_not_keep_an_execution_from_ending(
+    endpoint: str, sfn: Any, sns: Any, monkeypatch: Any
+) -> None:
+    """A fault inside the publish (not the database's) is logged; the execution still ends,
+    instead of its decision failing on every round."""
+    from engine.services import status_notifications
+
+    topic = sns.create_topic(Name="flaky")["TopicArn"]
+    machine = _machine(sfn, "survives", OK)
+    assert _notify(endpoint, machine, [topic]).status_code == 200
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the publish")
+
+    monkeypatch.setitem(status_notifications.TOPIC_OPERATIONS, "Publish", broken)
+    described = _ended(sfn, sfn.start_execution(stateMachineArn=machine)["executionArn"])
+    assert described["status"] == "SUCCEEDED"
