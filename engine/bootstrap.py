@@ -48,8 +48,7 @@ def reset(ctx: ServiceContext) -> None:
     ctx.stream_purges.clear()
 
 
-# Wake-up keys with a waiter of their own besides the task signals' keys.
-DECIDER_KEY = "decider"
+# The timer loop's wake-up key on the bus (the decider's is tasks.DECIDER_KEY).
 TIMERS_KEY = "timers"
 
 
@@ -65,7 +64,7 @@ def connect_nodes(ctx: ServiceContext) -> Any:
     signals = tasks.signals(ctx)
 
     def deliver(key: str) -> None:
-        if key == DECIDER_KEY:
+        if key == tasks.DECIDER_KEY:
             ctx.waker.wake_here()
         elif key == TIMERS_KEY:
             ctx.timer_waker.wake_here()
@@ -76,7 +75,7 @@ def connect_nodes(ctx: ServiceContext) -> Any:
     bus = NotificationBus(
         ctx.settings.database_url, f"{ctx.settings.node_id}-{uuid.uuid4().hex[:8]}", deliver
     )
-    ctx.waker.relay = lambda: bus.publish(DECIDER_KEY)
+    ctx.waker.relay = lambda: bus.publish(tasks.DECIDER_KEY)
     ctx.timer_waker.relay = lambda: bus.publish(TIMERS_KEY)
     signals.relay = bus.publish
     bus.start()

@@ -107,3 +107,18 @@ def with_json_metadata(
         "x-amzn-RequestId": request_id,
     }
     return {**result, **sdk_http_metadata(headers, request_id)}
+
+
+def sdk_operation(service: str, action: str, operations: Any) -> str:
+    """The operation an ``arn:aws:states:::aws-sdk:SERVICE:action`` resource names (its
+    camelCase action capitalised), or the States.Runtime failure AWS records for one the
+    service does not have."""
+    operation = action[:1].upper() + action[1:]
+    if operation not in operations:
+        raise IntegrationError(
+            "States.Runtime",
+            f"The resource provided arn:aws:states:::aws-sdk:{service}:{action} is not "
+            "recognized. The value is not a valid resource ARN, or the resource is not "
+            "available in this region.",
+        )
+    return operation

@@ -143,61 +143,38 @@ class EngineProcess:
             self.proc.kill()
 
 
-def sfn_client(endpoint: str) -> Any:
-    """A boto3 Step Functions client for ``endpoint``."""
+def aws_client(service: str, endpoint: str, **config: Any) -> Any:
+    """A boto3 client of ``service`` for ``endpoint``: test credentials, one attempt (a
+    refusal reaches the test at once, not after the SDK's retries)."""
     import boto3
     from botocore.config import Config
 
     return boto3.client(
-        "stepfunctions",
+        service,
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
+        config=Config(retries={"max_attempts": 1}, **config),
     )
+
+
+def sfn_client(endpoint: str) -> Any:
+    """A boto3 Step Functions client for ``endpoint`` (StartSyncExecution's ``sync-`` host
+    prefix off: the endpoint is an address, not a name under which ``sync-`` resolves)."""
+    return aws_client("stepfunctions", endpoint, inject_host_prefix=False)
 
 
 def sqs_client(endpoint: str) -> Any:
     """A boto3 SQS client (JSON protocol) for ``endpoint``."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return aws_client("sqs", endpoint)
 
 
 def kinesis_client(endpoint: str) -> Any:
     """A boto3 Kinesis client (AWS JSON 1.1) for ``endpoint``."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return aws_client("kinesis", endpoint)
 
 
 def sns_client(endpoint: str) -> Any:
     """A boto3 SNS client (query protocol) for ``endpoint``."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sns",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return aws_client("sns", endpoint)

@@ -7,14 +7,11 @@ request used (for queue URLs) and its region (for new queues' ARNs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from engine.services.queues import admin, messages, moves, permissions, sending
-from engine.services.queues.common import Caller, wake_key
+from engine.services.queues.common import Caller, Operation, checked_operations, wake_key
 from engine.services.queues.errors import SqsError
-
-Operation = Callable[[Any, Caller, dict[str, Any]], dict[str, Any]]
 
 # The parameters botocore's model types as strings (top level of every operation's input).
 # One of another type would otherwise reach SQL as a value the driver cannot bind.
@@ -48,15 +45,6 @@ def check_types(body: dict[str, Any]) -> None:
             )
 
 
-def _checked(operation: Operation) -> Operation:
-    def checked(ctx: Any, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        check_types(body)
-        return operation(ctx, caller, body)
-
-    checked.__doc__ = operation.__doc__
-    return checked
-
-
 _OPERATIONS: dict[str, Operation] = {
     "CreateQueue": admin.create_queue,
     "GetQueueUrl": admin.get_queue_url,
@@ -82,6 +70,6 @@ _OPERATIONS: dict[str, Operation] = {
     "AddPermission": permissions.add_permission,
     "RemovePermission": permissions.remove_permission,
 }
-OPERATIONS: dict[str, Operation] = {name: _checked(op) for name, op in _OPERATIONS.items()}
+OPERATIONS: dict[str, Operation] = checked_operations(_OPERATIONS, check_types)
 
 __all__ = ["OPERATIONS", "Caller", "SqsError", "check_types", "wake_key", "messages"]

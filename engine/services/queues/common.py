@@ -3,6 +3,7 @@ its URL, integer parameters, and the long-poll key a send notifies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -131,3 +132,24 @@ def sequence_text(sequence: int | None) -> str:
     """A SequenceNumber as SQS writes it."""
     # SQS sequence numbers are 20-digit decimal strings; zero padding keeps them sortable.
     return f"{int(sequence or 0):020d}"
+
+
+Operation = Callable[[Any, Caller, dict[str, Any]], dict[str, Any]]
+
+
+def checked_operations(
+    operations: dict[str, Operation], check: Callable[[dict[str, Any]], None]
+) -> dict[str, Operation]:
+    """The operations of a query-protocol service (SQS, SNS), each checking its body's
+    parameter types with ``check`` first: a wrong JSON type answers the service's own error,
+    not a TypeError deep inside."""
+
+    def wrapped(operation: Operation) -> Operation:
+        def checked(ctx: Any, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+            check(body)
+            return operation(ctx, caller, body)
+
+        checked.__doc__ = operation.__doc__
+        return checked
+
+    return {name: wrapped(operation) for name, operation in operations.items()}

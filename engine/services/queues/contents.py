@@ -8,7 +8,6 @@ prefixed data type, a transport byte (1 string, 2 binary) and the length-prefixe
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from decimal import Decimal, InvalidOperation
@@ -88,6 +87,15 @@ def check_attributes(raw: Any, system: bool = False) -> dict[str, dict[str, str]
     return result
 
 
+def base64_text(binary: Any) -> str:
+    """A Binary attribute value as the base64 text the wire carries: bytes are encoded, text
+    must already be base64 (ValueError otherwise; binascii.Error is one)."""
+    if isinstance(binary, bytes):
+        binary = base64.b64encode(binary).decode()
+    base64.b64decode(str(binary), validate=True)
+    return str(binary)
+
+
 def _check_value(name: str, value: Any, kind: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise InvalidParameterValue(f"Message ({kind}) attribute '{name}' must be a structure.")
@@ -112,15 +120,12 @@ def _check_value(name: str, value: Any, kind: str) -> dict[str, str]:
                 f"The message ({kind}) attribute '{name}' must contain a non-empty value of "
                 "type 'Binary'."
             )
-        if isinstance(binary, bytes):
-            binary = base64.b64encode(binary).decode()
         try:
-            base64.b64decode(str(binary), validate=True)
-        except (binascii.Error, ValueError) as exc:
+            return {"DataType": data_type, "BinaryValue": base64_text(binary)}
+        except ValueError as exc:
             raise InvalidParameterValue(
                 f"Message ({kind}) attribute '{name}' has an invalid binary value."
             ) from exc
-        return {"DataType": data_type, "BinaryValue": str(binary)}
     text = value.get("StringValue")
     if text is None or text == "":
         raise InvalidParameterValue(

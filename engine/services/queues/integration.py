@@ -147,14 +147,7 @@ def aws_sdk(tx: Any, call: Call) -> dict[str, Any]:
     """Any queue operation by its camelCase name; the output is the API response.
 
     ``receiveMessage`` answers at once: a long poll would hold the decision's transaction."""
-    operation = call.action[:1].upper() + call.action[1:]
-    if operation not in OPERATIONS:
-        raise IntegrationError(
-            "States.Runtime",
-            f"The resource provided arn:aws:states:::aws-sdk:sqs:{call.action} is not "
-            "recognized. The value is not a valid resource ARN, or the resource is not "
-            "available in this region.",
-        )
+    operation = integrations.sdk_operation("sqs", call.action, OPERATIONS)
     params = call.parameters if isinstance(call.parameters, dict) else {}
     body = dict(params)
     if operation == "ReceiveMessage":

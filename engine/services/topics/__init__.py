@@ -11,14 +11,12 @@ mobile push, Lambda and Firehose subscriptions are refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from engine.services.queues.common import Operation, checked_operations
 from engine.services.topics import admin, publishing, subscriptions
 from engine.services.topics.common import Caller
 from engine.services.topics.errors import SnsError, invalid
-
-Operation = Callable[[Any, Caller, dict[str, Any]], dict[str, Any]]
 
 # The parameters botocore's model types as strings (top level of every operation's input).
 _STRING_PARAMETERS = frozenset(
@@ -51,15 +49,6 @@ def check_types(body: dict[str, Any]) -> None:
             raise invalid(name, "must be a string")
 
 
-def _checked(operation: Operation) -> Operation:
-    def checked(ctx: Any, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-        check_types(body)
-        return operation(ctx, caller, body)
-
-    checked.__doc__ = operation.__doc__
-    return checked
-
-
 _OPERATIONS: dict[str, Operation] = {
     "CreateTopic": admin.create_topic,
     "DeleteTopic": admin.delete_topic,
@@ -79,6 +68,6 @@ _OPERATIONS: dict[str, Operation] = {
     "Publish": publishing.publish,
     "PublishBatch": publishing.publish_batch,
 }
-OPERATIONS: dict[str, Operation] = {name: _checked(op) for name, op in _OPERATIONS.items()}
+OPERATIONS: dict[str, Operation] = checked_operations(_OPERATIONS, check_types)
 
 __all__ = ["OPERATIONS", "Caller", "SnsError", "check_types"]

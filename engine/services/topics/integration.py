@@ -125,14 +125,7 @@ def _v1_error(err: ServiceError) -> IntegrationError:
 # --- arn:aws:states:::aws-sdk:sns:<operation> --------------------------------------------------
 def aws_sdk(tx: Any, call: Call) -> dict[str, Any]:
     """Any topic operation by its camelCase name; the output is the API response."""
-    operation = call.action[:1].upper() + call.action[1:]
-    if operation not in OPERATIONS:
-        raise IntegrationError(
-            "States.Runtime",
-            f"The resource provided arn:aws:states:::aws-sdk:sns:{call.action} is not "
-            "recognized. The value is not a valid resource ARN, or the resource is not "
-            "available in this region.",
-        )
+    operation = integrations.sdk_operation("sns", call.action, OPERATIONS)
     params = call.parameters if isinstance(call.parameters, dict) else {}
     try:
         return _run(tx, call, operation, dict(params))

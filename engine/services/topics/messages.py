@@ -4,8 +4,6 @@ for FIFO topics the message group and deduplication ids."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -13,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.services.queues.contents import base64_text
 from engine.services.topics.common import MAX_MESSAGE_BYTES, stored
 from engine.services.topics.errors import InvalidParameterValue, invalid
 
@@ -85,15 +84,12 @@ def _check_value(name: str, value: dict[str, Any]) -> dict[str, str]:
                 f"The message attribute '{name}' must contain non-empty message attribute "
                 "value for message attribute type 'Binary'."
             )
-        if isinstance(binary, bytes):
-            binary = base64.b64encode(binary).decode()
         try:
-            base64.b64decode(str(binary), validate=True)
-        except (binascii.Error, ValueError) as exc:
+            return {"DataType": data_type, "BinaryValue": base64_text(binary)}
+        except ValueError as exc:
             raise InvalidParameterValue(
                 f"The message attribute '{name}' has an invalid binary value."
             ) from exc
-        return {"DataType": data_type, "BinaryValue": str(binary)}
     text = value.get("StringValue")
     if text is None or text == "" or not isinstance(text, str):
         kind = data_type.split(".", 1)[0]
