@@ -114,33 +114,19 @@ class StreamRepository:
     def take_positions(self, stream_id: int, index: int, count: int) -> int | None:
         """Reserve ``count`` positions of an open shard; returns the last one reserved (the
         others precede it), or None when the shard has been closed meanwhile."""
-        result = self.conn.execute(
-            update(stream_shards)
-            .where(
-                stream_shards.c.stream_id == stream_id,
-                stream_shards.c.shard_index == index,
-                stream_shards.c.closed_at.is_(None),
-            )
-            .values(last_position=stream_shards.c.last_position + count)
-        )
-        if not result.rowcount:
-            return None
         value = self.conn.execute(
-            select(stream_shards.c.last_position).where(
-                stream_shards.c.stream_id == stream_id, stream_shards.c.shard_index == index
-            )
+            update(stream_shards)
+            .where(*_open_shard(stream_id, index))
+            .values(last_position=stream_shards.c.last_position + count)
+            .returning(stream_shards.c.last_position)
         ).scalar()
-        return int(value or 0)
+        return None if value is None else int(value)
 
     def close_shard(self, stream_id: int, index: int, now: float) -> bool:
         """Close an open shard at its last position (False if it was closed already)."""
         result = self.conn.execute(
             update(stream_shards)
-            .where(
-                stream_shards.c.stream_id == stream_id,
-                stream_shards.c.shard_index == index,
-                stream_shards.c.closed_at.is_(None),
-            )
+            .where(*_open_shard(stream_id, index))
             .values(closed_at=now, ending_position=stream_shards.c.last_position)
         )
         return bool(result.rowcount)
@@ -213,3 +199,12 @@ class StreamRepository:
             select(func.count()).where(stream_records.c.stream_id == stream_id)
         ).scalar()
         return int(value or 0)
+
+
+def _open_shard(stream_id: int, index: int) -> tuple[Any, ...]:
+    """WHERE clauses of a stream's shard that is still open."""
+    return (
+        stream_shards.c.stream_id == stream_id,
+        stream_shards.c.shard_index == index,
+        stream_shards.c.closed_at.is_(None),
+    )

@@ -56,3 +56,18 @@ def workers() -> Iterator[list[Worker]]:
     yield started
     for worker in started:
         worker.stop(grace=0)
+
+
+@pytest.fixture
+def cli(endpoint: str) -> Any:
+    """Run ``stepwell`` against ``endpoint`` (a module's own endpoint fixture, where it has one)."""
+    from typer.testing import CliRunner
+
+    from api.cli.main import app
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(app, [*args, "--endpoint", endpoint], input=input)
+
+    return run

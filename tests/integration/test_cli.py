@@ -39,16 +39,6 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ctx.store.dispose()
 
 
-@pytest.fixture
-def cli(endpoint: str) -> Any:
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(app, [*args, "--endpoint", endpoint], input=input)
-
-    return run
-
-
 def definition_file(tmp_path: Path, definition: dict[str, Any]) -> str:
     path = tmp_path / "definition.json"
     path.write_text(json.dumps(definition))

@@ -10,26 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from api.cli.main import app
 from tests.integration.test_cli import wait_done
 
 
 def answering(value: str) -> dict[str, Any]:
     """A definition whose executions output ``value``."""
     return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": value, "End": True}}}
-
-
-@pytest.fixture
-def cli(endpoint: str) -> Any:
-    """Run ``stepwell`` against the server over ``ctx`` (SQLite and PostgreSQL)."""
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(app, [*args, "--endpoint", endpoint], input=input)
-
-    return run
 
 
 def ok(result: Any) -> Any:

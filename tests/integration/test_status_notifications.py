@@ -159,16 +159,7 @@ def test_bad_requests_are_problems_and_change_nothing(endpoint: str, sfn: Any, s
     assert httpx.get(f"{endpoint}/v1/state-machines/{machine}/notifications").status_code == 404
 
 
-def test_the_cli_names_shows_and_clears_the_topics(endpoint: str, sfn: Any, sns: Any) -> None:
-    from typer.testing import CliRunner
-
-    from api.cli.main import app
-
-    runner = CliRunner()
-
-    def cli(*args: str) -> Any:
-        return runner.invoke(app, [*args, "--endpoint", endpoint])
-
+def test_the_cli_names_shows_and_clears_the_topics(cli: Any, sfn: Any, sns: Any) -> None:
     topic = sns.create_topic(Name="cli-runs")["TopicArn"]
     machine = _machine(sfn, "cli-announced", OK)
     named = cli("state-machines", "notify", machine, "--topic", topic, "--json")
