@@ -35,11 +35,10 @@ def create_app(ctx: ServiceContext, loops: Any = None) -> StepwellApp:
         target = request.headers.get("x-amz-target", "")
         body = await request.body()
         region, service = protocol.signature_scope(request, ctx.settings.default_region)
-        if target.startswith(states.TARGET_PREFIX):
-            return await _json_call(ctx, states, target[len(states.TARGET_PREFIX) :], region, body)
-        if target.startswith(kinesis.TARGET_PREFIX):
-            operation = target[len(kinesis.TARGET_PREFIX) :]
-            return await _json_call(ctx, kinesis, operation, region, body)
+        adapter = _json_adapter(target)
+        if adapter is not None:
+            operation = target[len(adapter.TARGET_PREFIX) :]
+            return await _json_call(ctx, adapter, operation, region, body)
         if target.startswith(sqs.TARGET_PREFIX):
             operation = target[len(sqs.TARGET_PREFIX) :]
             return await sqs.handle_json(ctx, request, operation, region, body)
@@ -178,11 +177,23 @@ def _internal_failure(request: Request) -> Response:
     target = request.headers.get("x-amz-target", "")
     if target.startswith(sqs.TARGET_PREFIX):
         return sqs.internal_failure(message)
-    if target.startswith(kinesis.TARGET_PREFIX):
-        return protocol.json_error("InternalFailure", message, kinesis.CONTENT_TYPE, 500)
-    if target:  # Step Functions' JSON protocol
-        return protocol.json_error("InternalFailure", message, states.CONTENT_TYPE, 500)
+    if target:  # a JSON protocol, in its own content type (Step Functions' for an unknown one)
+        content_type = (_json_adapter(target) or states).CONTENT_TYPE
+        return protocol.json_error("InternalFailure", message, content_type, 500)
     return protocol.query_error("InternalFailure", message, 500, sender="Receiver")
+
+
+# The JSON protocols whose operations all go through _json_call, by X-Amz-Target prefix (SQS's
+# JSON protocol has its own handler for long polls and its query-compatible errors).
+_JSON_ADAPTERS = (states, kinesis)
+
+
+def _json_adapter(target: str) -> Any:
+    """The adapter of a JSON protocol target, or None."""
+    for adapter in _JSON_ADAPTERS:
+        if target.startswith(adapter.TARGET_PREFIX):
+            return adapter
+    return None
 
 
 def _problem(status: int, title: str, detail: str) -> Response:
