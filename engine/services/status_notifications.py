@@ -76,7 +76,7 @@ def get_status_notifications(ctx: ServiceContext, request: dict[str, Any]) -> di
 
     def work(tx: Any) -> dict[str, Any]:
         get_state_machine(tx, arn)
-        topics = tx.status_notifications.for_machines([arn]).get(arn, [])
+        topics = tx.status_notifications.for_machines([arn], cached=False).get(arn, [])
         return {"stateMachineArn": arn, "topicArns": topics}
 
     return dict(ctx.store.read(work))
