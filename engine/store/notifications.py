@@ -27,6 +27,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("stepwell.notifications")
 
@@ -114,7 +118,7 @@ class NotificationBus:
                 self._stopping.wait(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
 
-    def _send_loop(self, conn: object) -> None:
+    def _send_loop(self, conn: psycopg.Connection[Any]) -> None:
         heartbeat_due = 0.0
         while not self._stopping.is_set():
             with self._lock:
@@ -132,7 +136,7 @@ class NotificationBus:
                 keys.add(HELLO)
                 heartbeat_due = now + HEARTBEAT_SECONDS
             payloads = [f"{self.node}\t{key}" for key in sorted(keys)]
-            conn.execute(  # type: ignore[attr-defined]
+            conn.execute(
                 "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
                 (CHANNEL, payloads),
             )
